@@ -1,0 +1,5 @@
+"""Allow ``python -m splice``."""
+
+from splice.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Engines turn a prompt into candidate middles; all of them sit behind the :class:`Engine` protocol."""

@@ -1,0 +1,64 @@
+"""The one small protocol every engine implements, and the values that cross it.
+
+The server never knows which engine answers: the embedded statistical engine, Triton, or a deterministic
+fake in tests. Vendor exceptions are turned into :class:`splice.errors.EngineError` subclasses at this
+boundary so callers can fall back without knowing the vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from splice.context.prompt import FimPrompt
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerationRequest:
+    """What to generate. ``document_prefix``/``document_suffix`` are the whole document around the cursor
+    (``\\n`` line ends); the prompt holds the token-budgeted windows of them."""
+
+    prompt: FimPrompt
+    document_prefix: str
+    document_suffix: str
+    multiline: bool
+    max_new_tokens: int = 64
+    num_candidates: int = 4
+    tenant: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """One proposed middle. ``score`` is a log-probability-like number: higher is better."""
+
+    text: str
+    score: float = 0.0
+    origin: str = ""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Something that proposes middles for a prompt."""
+
+    name: str
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        """Candidates for ``request``, best first. Raises ``EngineError`` on failure."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections, threads and files."""
+        ...
+
+
+@runtime_checkable
+class DocumentObserver(Protocol):
+    """An engine that learns from the documents being edited (the embedded engine's caches)."""
+
+    def document_changed(self, path: str, text: str) -> None:
+        """``path`` now holds ``text`` (an open document's live contents)."""
+        ...
+
+    def document_closed(self, path: str) -> None:
+        """``path`` is no longer open; fall back to what is on disk."""
+        ...

@@ -1,0 +1,85 @@
+"""Splice's one exception tree; each class carries the JSON-RPC error code it becomes on the wire.
+
+    SpliceError                      -32603 InternalError
+    ├── ProtocolError                -32600 InvalidRequest   (framing, malformed JSON-RPC)
+    │   └── ParseError               -32700 ParseError       (body is not JSON)
+    ├── InvalidParamsError           -32602 InvalidParams    (params fail validation)
+    │   ├── UnknownDocumentError                             (URI never opened)
+    │   ├── PositionOutOfRangeError                          (line/character past the document)
+    │   └── DocumentRejectedError                            (over the size limit, binary content)
+    ├── ServerNotInitializedError    -32002
+    ├── RequestCancelledError        -32800 RequestCancelled
+    └── EngineError                  -32603                  (an engine failed; callers may fall back)
+        ├── EngineUnavailableError                           (cannot reach or not ready)
+        └── EngineTimeoutError                               (deadline passed)
+
+Request failures become error responses through :func:`error_payload`; failures inside notifications are
+logged, and shown to the person where they should know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SpliceError(Exception):
+    """Base of every error Splice raises on purpose."""
+
+    code: int = -32603
+
+    def __init__(self, message: str, *, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class ProtocolError(SpliceError):
+    code = -32600
+
+
+class ParseError(ProtocolError):
+    code = -32700
+
+
+class InvalidParamsError(SpliceError):
+    code = -32602
+
+
+class UnknownDocumentError(InvalidParamsError):
+    pass
+
+
+class PositionOutOfRangeError(InvalidParamsError):
+    pass
+
+
+class DocumentRejectedError(InvalidParamsError):
+    pass
+
+
+class ServerNotInitializedError(SpliceError):
+    code = -32002
+
+
+class RequestCancelledError(SpliceError):
+    code = -32800
+
+
+class EngineError(SpliceError):
+    pass
+
+
+class EngineUnavailableError(EngineError):
+    pass
+
+
+class EngineTimeoutError(EngineError):
+    pass
+
+
+def error_payload(exc: SpliceError) -> dict[str, Any]:
+    """The JSON-RPC ``error`` member for ``exc``."""
+    payload: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.data is not None:
+        payload["data"] = exc.data
+    return payload
