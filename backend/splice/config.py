@@ -1,0 +1,129 @@
+"""Typed settings, from defaults, ``SPLICE_*`` environment variables, ``initializationOptions`` and
+``workspace/didChangeConfiguration`` (later sources win).
+
+Settings are a frozen keyword-only dataclass validated at the edge. A bad value never crashes the server:
+it is reported (the server shows the messages with ``window/showMessage``) and the default stays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FAMILIES = ("starcoder2", "qwen2.5-coder", "deepseek-coder", "codellama", "codegemma")
+ENGINES = ("embedded", "triton")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a person may tune. Field names are the camelCase keys' snake_case twins."""
+
+    engine: str = "embedded"
+    model_family: str = "starcoder2"
+    fim_mode: str = "psm"
+    context_tokens: int = 2048
+    max_new_tokens: int = 64
+    prefix_share: float = 0.6
+    suffix_share: float = 0.12
+    num_candidates: int = 4
+    max_snippets: int = 4
+    snippet_window_lines: int = 20
+    max_document_bytes: int = 2 * 1024 * 1024
+    triton_url: str = ""
+    triton_model: str = "splice_fim"
+    deadline_ms: int = 400
+    tenant: str = ""
+    log_level: str = "info"
+
+
+# Per field: (check, what a valid value looks like).
+_RULES: dict[str, tuple[Any, str]] = {
+    "engine": (lambda v: v in ENGINES, f"one of {', '.join(ENGINES)}"),
+    "model_family": (lambda v: v in FAMILIES, f"one of {', '.join(FAMILIES)}"),
+    "fim_mode": (lambda v: v in ("psm", "spm"), "'psm' or 'spm'"),
+    "context_tokens": (lambda v: 256 <= v <= 131072, "an integer from 256 to 131072"),
+    "max_new_tokens": (lambda v: 1 <= v <= 1024, "an integer from 1 to 1024"),
+    "prefix_share": (lambda v: 0.1 <= v <= 0.95, "a number from 0.1 to 0.95"),
+    "suffix_share": (lambda v: 0.0 <= v <= 0.5, "a number from 0 to 0.5"),
+    "num_candidates": (lambda v: 1 <= v <= 16, "an integer from 1 to 16"),
+    "max_snippets": (lambda v: 0 <= v <= 32, "an integer from 0 to 32"),
+    "snippet_window_lines": (lambda v: 3 <= v <= 200, "an integer from 3 to 200"),
+    "max_document_bytes": (lambda v: 1024 <= v <= 256 * 1024 * 1024, "an integer from 1024 to 268435456"),
+    "triton_url": (lambda v: v == "" or (":" in v and " " not in v), "a gRPC 'host:port'"),
+    "triton_model": (lambda v: bool(v), "a model name"),
+    "deadline_ms": (lambda v: 10 <= v <= 60000, "an integer from 10 to 60000"),
+    "tenant": (lambda v: v == "" or v.replace("-", "").replace("_", "").replace(".", "").isalnum(),
+               "letters, digits, '-', '_' or '.'"),
+    "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
+}
+
+_ENV = {f.name: "SPLICE_" + f.name.upper() for f in dataclasses.fields(Settings)}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _coerce(raw: Any, kind: type, *, from_env: bool) -> Any:
+    """Convert ``raw`` to ``kind``; raises ValueError/TypeError when it cannot be."""
+    if kind is bool or isinstance(raw, bool) and kind is not str:
+        raise TypeError("not a number")
+    if from_env:
+        return kind(raw.strip())
+    if kind is float and isinstance(raw, int):
+        return float(raw)
+    if not isinstance(raw, kind):
+        raise TypeError(f"expected {kind.__name__}")
+    return raw
+
+
+def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool = False) -> tuple[Settings, list[str]]:
+    """``base`` updated with the valid entries of ``raw`` (camelCase or snake_case keys).
+
+    Returns the new settings and one message per rejected entry; unknown keys are reported too, since a
+    typo that silently does nothing is worse than a message.
+    """
+    types = {f.name: type(getattr(base, f.name)) for f in dataclasses.fields(Settings)}
+    by_key = {**{_camel(n): n for n in types}, **{n: n for n in types}}
+    updates: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        name = by_key.get(key)
+        if name is None:
+            problems.append(f"{source}: unknown setting '{key}' ignored")
+            continue
+        check, expected = _RULES[name]
+        try:
+            coerced = _coerce(value, types[name], from_env=from_env)
+            ok = bool(check(coerced))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"{source}: '{key}' must be {expected}; got {value!r}, keeping {getattr(base, name)!r}")
+            continue
+        updates[name] = coerced
+    settings = dataclasses.replace(base, **updates)
+    if settings.prefix_share + settings.suffix_share > 0.95:
+        problems.append(f"{source}: prefixShare + suffixShare must leave room for snippets; keeping defaults")
+        settings = dataclasses.replace(settings, prefix_share=Settings.prefix_share, suffix_share=Settings.suffix_share)
+    return settings, problems
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
+    """Defaults overridden by ``SPLICE_*`` variables."""
+    env = os.environ if environ is None else environ
+    raw = {name: env[var] for name, var in _ENV.items() if var in env}
+    return merge(Settings(), raw, source="environment", from_env=True)
+
+
+def client_section(options: Any) -> Mapping[str, Any]:
+    """The Splice settings inside an ``initializationOptions`` or ``didChangeConfiguration`` payload,
+    which editors send either flat or under a ``splice`` key."""
+    if not isinstance(options, Mapping):
+        return {}
+    inner = options.get("splice")
+    return inner if isinstance(inner, Mapping) else options

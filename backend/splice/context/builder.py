@@ -1,0 +1,101 @@
+"""Assembles a :class:`FimPrompt` from the cursor's surroundings under one token budget.
+
+Order of spending: the new tokens are reserved first, then the prefix window (about 60%), the suffix window
+(10-15%), and whatever remains, including what the windows left unused, goes to snippets. Snippets that do
+not fit whole are left out rather than cut mid-thought.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from splice.config import Settings
+from splice.context.prompt import FimPrompt, Snippet
+from splice.context.snippets import OpenFileSnippets, SourceDocument
+from splice.context.templates import template_for
+from splice.context.tokens import TokenCounter
+from splice.context.windows import prefix_window, suffix_window
+
+_QUERY_LINES = 15
+_TEMPLATE_OVERHEAD = 24  # sentinels, path header, separators
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cursor:
+    """The document around the cursor, ``\\n`` line ends."""
+
+    path: str
+    language: str
+    prefix: str
+    suffix: str
+
+
+class PromptBuilder:
+    """Builds prompts for one configuration; cheap to keep, since its caches make keystrokes cheap."""
+
+    def __init__(self, settings: Settings, counter: TokenCounter, snippets: OpenFileSnippets | None = None) -> None:
+        self.settings = settings
+        self.counter = counter
+        self.snippets = snippets or OpenFileSnippets(settings.snippet_window_lines)
+
+    def build(
+        self,
+        cursor: Cursor,
+        others: Iterable[SourceDocument] = (),
+        *,
+        extra_snippets: Iterable[Snippet] = (),
+        repo: str = "",
+    ) -> FimPrompt:
+        """The prompt for ``cursor`` with snippets from ``others`` (and any ``extra_snippets``)."""
+        s = self.settings
+        total = max(64, s.context_tokens - s.max_new_tokens - _TEMPLATE_OVERHEAD)
+        prefix, prefix_used = prefix_window(cursor.prefix, int(total * s.prefix_share), self.counter)
+        suffix, suffix_used = suffix_window(cursor.suffix, int(total * s.suffix_share), self.counter)
+        remaining = total - prefix_used - suffix_used
+
+        candidates: list[Snippet] = []
+        sources: list[str] = ["prefix", "suffix"] if suffix.strip() else ["prefix"]
+        if s.max_snippets > 0 and remaining > 0:
+            query = _query_text(cursor.prefix, cursor.suffix)
+            candidates.extend(extra_snippets)
+            candidates.extend(self.snippets.find(query, others, s.max_snippets))
+        chosen: list[Snippet] = []
+        for snippet in candidates:
+            cost = self.counter.count(snippet.text) + self.counter.count(snippet.path) + 4
+            if cost <= remaining and len(chosen) < s.max_snippets and not _overlaps_window(snippet, prefix, suffix):
+                chosen.append(snippet)
+                remaining -= cost
+        # Stable order for KV-cache reuse: snippets sorted by where they come from, not by score, so a
+        # small change in scores does not reorder the prompt's leading blocks.
+        chosen.sort(key=lambda sn: (sn.source, sn.path, sn.start_line))
+        for source in dict.fromkeys(sn.source for sn in chosen):
+            sources.append(source)
+
+        template = template_for(s.model_family)
+        text = template.render(
+            path=cursor.path, language=cursor.language, prefix=prefix, suffix=suffix,
+            snippets=chosen, mode=s.fim_mode, repo=repo,
+        )
+        return FimPrompt(
+            path=cursor.path, language=cursor.language, prefix=prefix, suffix=suffix,
+            snippets=tuple(chosen), text=text, stop=template.stop,
+            prompt_tokens=total - remaining + _TEMPLATE_OVERHEAD, sources=tuple(sources),
+        )
+
+
+def _query_text(prefix: str, suffix: str) -> str:
+    start = len(prefix)
+    for _ in range(_QUERY_LINES):
+        start = prefix.rfind("\n", 0, start)
+        if start <= 0:
+            start = 0
+            break
+    line_end = suffix.find("\n", 1)
+    return prefix[start:] + suffix[: line_end if line_end > 0 else len(suffix)]
+
+
+def _overlaps_window(snippet: Snippet, prefix: str, suffix: str) -> bool:
+    """Whether the snippet's text already sits in the prompt's windows (a duplicate wastes budget)."""
+    body = snippet.text.strip()
+    return bool(body) and (body in prefix or body in suffix)

@@ -1,0 +1,228 @@
+"""Open documents: their text, incremental edits, and conversion between LSP positions and offsets.
+
+Text is kept exactly as the editor sent it (CRLF stays CRLF). LSP positions count characters in the
+negotiated encoding: UTF-16 code units by default, UTF-8 bytes or code points when negotiated; Python
+strings index code points, so every conversion goes through the line's text. Line breaks are ``\\n``,
+``\\r\\n`` and ``\\r``, as the specification defines them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from splice.errors import DocumentRejectedError, InvalidParamsError, PositionOutOfRangeError, UnknownDocumentError
+
+PositionEncoding = Literal["utf-16", "utf-8", "utf-32"]
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _units(text: str, encoding: PositionEncoding) -> int:
+    """Length of ``text`` in ``encoding`` units."""
+    if encoding == "utf-32" or text.isascii():
+        return len(text)
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _char_index(line: str, units: int, encoding: PositionEncoding) -> int:
+    """Index into ``line`` of the character at ``units`` encoding units (clamped to the line's end)."""
+    if encoding == "utf-32" or line.isascii():
+        return min(units, len(line))
+    seen = 0
+    for index, ch in enumerate(line):
+        if seen >= units:
+            return index
+        code = ord(ch)
+        if encoding == "utf-8":
+            seen += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+        else:
+            seen += 2 if code > 0xFFFF else 1
+    return len(line)
+
+
+@dataclass
+class TextDocument:
+    """One open document."""
+
+    uri: str
+    language_id: str
+    version: int
+    text: str
+    _line_starts: list[int] | None = field(default=None, repr=False)
+
+    @property
+    def line_starts(self) -> list[int]:
+        """Offsets where each line begins; computed once per version of the text."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+        return self._line_starts
+
+    @property
+    def eol(self) -> str:
+        """The document's own line ending, judged from its first line break."""
+        match = _LINE_BREAK.search(self.text)
+        return "\n" if match is None else match.group()
+
+    def line_text(self, line: int) -> str:
+        """Line ``line`` without its line break."""
+        starts = self.line_starts
+        end = starts[line + 1] if line + 1 < len(starts) else len(self.text)
+        return self.text[starts[line] : end].rstrip("\r\n")
+
+    def offset_at(self, line: int, character: int, encoding: PositionEncoding, *, strict: bool) -> int:
+        """The string offset of an LSP position. ``strict`` raises on positions past a line's end or past
+        the last line; otherwise they clamp, as the specification asks for edits."""
+        starts = self.line_starts
+        if line < 0 or character < 0:
+            raise PositionOutOfRangeError(f"negative position {line}:{character}")
+        if line >= len(starts):
+            if strict:
+                raise PositionOutOfRangeError(
+                    f"line {line} is past the end of the document ({len(starts)} lines)"
+                )
+            return len(self.text)
+        text = self.line_text(line)
+        if strict and character > _units(text, encoding):
+            raise PositionOutOfRangeError(
+                f"character {character} is past the end of line {line} ({_units(text, encoding)} {encoding} units)"
+            )
+        return starts[line] + _char_index(text, character, encoding)
+
+    def position_at(self, offset: int, encoding: PositionEncoding) -> dict[str, int]:
+        """The LSP position of string offset ``offset``."""
+        starts = self.line_starts
+        line = bisect.bisect_right(starts, offset) - 1
+        return {"line": line, "character": _units(self.text[starts[line] : offset], encoding)}
+
+    def apply_change(self, change: dict[str, Any], encoding: PositionEncoding) -> None:
+        """Apply one ``TextDocumentContentChangeEvent`` (full text, or a range and its new text)."""
+        new_text = change.get("text")
+        if not isinstance(new_text, str):
+            raise InvalidParamsError("content change without a 'text' string")
+        rng = change.get("range")
+        if rng is None:
+            self.text = new_text
+        else:
+            start = _position(rng, "start")
+            end = _position(rng, "end")
+            begin = self.offset_at(*start, encoding, strict=False)
+            finish = self.offset_at(*end, encoding, strict=False)
+            if finish < begin:
+                begin, finish = finish, begin
+            self.text = self.text[:begin] + new_text + self.text[finish:]
+        self._line_starts = None
+
+
+def _position(rng: Any, key: str) -> tuple[int, int]:
+    try:
+        pos = rng[key]
+        line, character = pos["line"], pos["character"]
+    except (KeyError, TypeError) as exc:
+        raise InvalidParamsError(f"range without a valid '{key}' position") from exc
+    if not isinstance(line, int) or not isinstance(character, int):
+        raise InvalidParamsError(f"range '{key}' must hold integer line and character")
+    return line, character
+
+
+def check_content(text: str, max_bytes: int) -> None:
+    """Refuse documents that are too large or binary, with a message a person can act on."""
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise DocumentRejectedError(f"document is larger than the {max_bytes}-byte limit; completions are off for it")
+    if "\x00" in text[:65536]:
+        raise DocumentRejectedError("document holds binary content (NUL bytes); completions are off for it")
+
+
+class DocumentStore:
+    """The open documents by URI, plus the reasons some were refused."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._docs: dict[str, TextDocument] = {}
+        self._rejected: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __iter__(self) -> Iterator[TextDocument]:
+        return iter(list(self._docs.values()))
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> TextDocument:
+        """Track a newly opened document; raises DocumentRejectedError (and remembers why) if refused."""
+        self._docs.pop(uri, None)
+        try:
+            check_content(text, self.max_bytes)
+        except DocumentRejectedError as exc:
+            self._rejected[uri] = exc.message
+            raise
+        self._rejected.pop(uri, None)
+        doc = TextDocument(uri=uri, language_id=language_id, version=version, text=text)
+        self._docs[uri] = doc
+        return doc
+
+    def change(self, uri: str, version: int, changes: list[Any], encoding: PositionEncoding) -> TextDocument:
+        """Apply content changes in order. A failed change leaves the document as it was."""
+        doc = self.get(uri)
+        before = doc.text
+        try:
+            for change in changes:
+                if not isinstance(change, dict):
+                    raise InvalidParamsError("content change must be an object")
+                doc.apply_change(change, encoding)
+            check_content(doc.text, self.max_bytes)
+        except DocumentRejectedError as exc:
+            self._docs.pop(uri, None)
+            self._rejected[uri] = exc.message
+            raise
+        except Exception:
+            doc.text = before
+            doc._line_starts = None
+            raise
+        doc.version = version
+        return doc
+
+    def close(self, uri: str) -> TextDocument | None:
+        """Stop tracking ``uri``."""
+        self._rejected.pop(uri, None)
+        return self._docs.pop(uri, None)
+
+    def get(self, uri: str) -> TextDocument:
+        """The open document at ``uri``, or a clear error saying why there is none."""
+        doc = self._docs.get(uri)
+        if doc is not None:
+            return doc
+        reason = self._rejected.get(uri)
+        if reason is not None:
+            raise DocumentRejectedError(reason)
+        raise UnknownDocumentError(f"document {uri} is not open (send textDocument/didOpen first)")
+
+
+def indent_unit(text: str, sample_lines: int = 2000) -> str:
+    """The document's indentation unit: a tab, or the commonest step between space indentations."""
+    tabs = spaces = 0
+    steps: Counter[int] = Counter()
+    previous = 0
+    for line in text.splitlines()[:sample_lines]:
+        stripped = line.lstrip(" \t")
+        if not stripped:
+            continue
+        lead = line[: len(line) - len(stripped)]
+        if lead.startswith("\t"):
+            tabs += 1
+            continue
+        width = len(lead)
+        if width:
+            spaces += 1
+        if width != previous:
+            steps[abs(width - previous)] += 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    common = [step for step, _ in steps.most_common(3) if 1 < step <= 8]
+    return " " * (math.gcd(*common) if common else 4)

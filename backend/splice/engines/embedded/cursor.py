@@ -1,0 +1,78 @@
+"""What the engine knows at the cursor, in tokens: the context before it, the code after it, and the part of
+the current line already typed.
+
+The last word of the current line may be half typed (``sel`` of ``self``), and a trailing space may or may
+not belong to the next token; neither is a token the corpus contains. Such a tail is held back as
+``partial`` text that every candidate must start with, and the context stops before it. The current line's
+break token carries its indentation change, so a cursor at the start of an indented line already says
+"a line one level deeper than the last".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from splice.engines.embedded.corpus import TokenCorpus, corpus_from_lines
+from splice.engines.embedded.lexer import TokenArray, Vocabulary, indentation_width, newline_text
+
+_PARTIAL_TAIL = re.compile(r"(?:[ \t]*[\w]+|[ \t]+)$")
+
+
+@dataclass(frozen=True, eq=False)
+class Cursor:
+    """The cursor's surroundings as token arrays."""
+
+    context: TokenArray  # tokens before the cursor, ending with the complete tokens of the current line
+    partial: str  # typed text of the current line after the last complete token
+    following: TokenArray  # tokens after the current line: its successor's line break first
+    following_line: tuple[int, ...]  # content tokens of the next non-blank line
+    indent: str  # the current line's leading whitespace
+    line_typed: str  # the current line's text after its indentation
+    rest_of_line: str  # text after the cursor on the current line
+    document: TokenCorpus  # the live document without the current line, as a corpus
+
+
+def cursor_from_text(vocab: Vocabulary, prefix: str, suffix: str, following_limit: int = 64) -> Cursor:
+    """Tokenize the document around the cursor."""
+    head, _, current = prefix.rpartition("\n")
+    rest_of_line, _, tail = suffix.partition("\n")
+    indent = current[: len(current) - len(current.lstrip(" \t"))]
+    typed = current[len(indent):]
+    width = indentation_width(current)
+    before_lines = list(vocab.line_stream(head.split("\n"))) if head else []
+    previous_width = _last_indentation(head)
+    match = _PARTIAL_TAIL.search(typed)
+    partial = match.group(0) if match else ""
+    complete = typed[: len(typed) - len(partial)]
+    current_tokens = (vocab.intern(newline_text(width - previous_width)),
+                      *vocab.line_tokens(complete) if complete else ())
+    context = np.fromiter(
+        (token for line in before_lines for token in line), dtype=np.int32,
+        count=sum(len(line) for line in before_lines),
+    )
+    context = np.concatenate((context, np.asarray(current_tokens, dtype=np.int32)))
+
+    after_lines = list(vocab.line_stream(tail.split("\n"), width)) if suffix.count("\n") else []
+    following = np.fromiter(
+        (token for line in after_lines[:16] for token in line), dtype=np.int32,
+    )[:following_limit]
+    following_line = after_lines[0][1:] if after_lines else ()
+    document = corpus_from_lines([before_lines, after_lines])
+    return Cursor(context=context, partial=partial, following=following, following_line=following_line,
+                  indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document)
+
+
+def _last_indentation(text: str) -> int:
+    """Indentation of the last non-blank line of ``text`` (0 when there is none)."""
+    end = len(text)
+    while end > 0:
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if line.strip():
+            return indentation_width(line)
+        end = start - 1
+    return 0
+

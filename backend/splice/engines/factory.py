@@ -1,0 +1,38 @@
+"""Which engine serves, from settings: the embedded engine, or Triton with the embedded one as fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from splice.config import Settings
+from splice.engines.base import Engine
+from splice.engines.embedded import EmbeddedEngine
+
+StatusCallback = Callable[[str, str | None], None]
+
+
+def wants_triton(settings: Settings) -> bool:
+    """Triton serves when it is configured by URL or chosen by name with a URL."""
+    return bool(settings.triton_url)
+
+
+def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None) -> Engine:
+    """The engine ``settings`` ask for. Nothing slow happens here; call ``start()`` on the embedded engine."""
+    embedded = EmbeddedEngine(workspace=workspace)
+    if not wants_triton(settings):
+        return embedded
+    from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton is used
+    from splice.engines.triton import TritonEngine  # noqa: PLC0415
+
+    primary = TritonEngine(url=settings.triton_url, model=settings.triton_model,
+                           deadline_ms=settings.deadline_ms)
+    return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))
+
+
+def embedded_of(engine: Engine) -> EmbeddedEngine | None:
+    """The embedded engine inside ``engine`` (itself, or a fallback's), for indexing and observation."""
+    if isinstance(engine, EmbeddedEngine):
+        return engine
+    inner = getattr(engine, "fallback", None)
+    return inner if isinstance(inner, EmbeddedEngine) else None

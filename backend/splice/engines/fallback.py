@@ -1,0 +1,133 @@
+"""Primary-with-fallback engine: serve from Triton when it answers, from the embedded engine when not.
+
+It owns the availability story the editor sees. Each request tries the primary within the primary's own
+deadline; on any :class:`EngineError` the same request goes to the fallback. Transitions are reported
+through ``on_status(status, detail)`` (the server turns them into a ``splice/status`` notification):
+
+- ``ready``: the primary answered;
+- ``degraded``: the primary failed and the fallback is answering (``detail`` says why);
+- ``offline``: both failed.
+
+Recovery needs no user action: while degraded, a background task probes the primary (through its circuit
+breaker's half-open state when it has one) every ``probe_interval_s`` and reports ``ready`` when it is back;
+a request that reaches the primary through a half-open breaker recovers it as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import structlog
+
+from splice.engines.base import Candidate, DocumentObserver, Engine, GenerationRequest
+from splice.errors import EngineError
+
+log = structlog.get_logger(__name__)
+
+StatusCallback = Callable[[str, str | None], None]
+
+READY = "ready"
+DEGRADED = "degraded"
+OFFLINE = "offline"
+
+
+@runtime_checkable
+class Probeable(Protocol):
+    """A primary that can say, cheaply and without generating, whether it is serving again."""
+
+    async def probe(self) -> bool:
+        """True when the engine can serve requests."""
+        ...
+
+
+class FallbackEngine:
+    """An :class:`Engine` that prefers ``primary`` and falls back to ``fallback``."""
+
+    name = "fallback"
+
+    def __init__(
+        self,
+        primary: Engine,
+        fallback: Engine,
+        on_status: StatusCallback,
+        *,
+        probe_interval_s: float = 2.0,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self._on_status = on_status
+        self._probe_interval_s = probe_interval_s
+        self._status: str | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+
+    @property
+    def status(self) -> str | None:
+        return self._status
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        """The primary's candidates, or the fallback's when the primary fails."""
+        try:
+            candidates = await self.primary.generate(request)
+        except EngineError as primary_error:
+            reason = f"{self.primary.name}: {primary_error.message}"
+            try:
+                candidates = await self.fallback.generate(request)
+            except EngineError as fallback_error:
+                self._report(OFFLINE, f"{reason}; {self.fallback.name}: {fallback_error.message}")
+                raise
+            self._report(DEGRADED, reason)
+            return candidates
+        self._report(READY, None)
+        return candidates
+
+    def _report(self, status: str, detail: str | None) -> None:
+        if status != READY:
+            self._start_probing()
+        if status == self._status:
+            return
+        self._status = status
+        log.info("engine_status", status=status, detail=detail)
+        try:
+            self._on_status(status, detail)
+        except Exception:  # a failing listener must not fail the completion that triggered it
+            log.exception("engine_status_callback_failed", status=status)
+
+    def _start_probing(self) -> None:
+        if not isinstance(self.primary, Probeable):
+            return
+        if self._probe_task is None or self._probe_task.done():
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe_until_ready())
+
+    async def _probe_until_ready(self) -> None:
+        assert isinstance(self.primary, Probeable)
+        while self._status != READY:
+            await asyncio.sleep(self._probe_interval_s)
+            try:
+                back = await self.primary.probe()
+            except Exception:  # a probe that breaks is a failed probe, never a crash of the loop
+                log.exception("engine_probe_failed")
+                back = False
+            if back and self._status != READY:
+                self._report(READY, None)
+
+    def document_changed(self, path: str, text: str) -> None:
+        for engine in (self.primary, self.fallback):
+            if isinstance(engine, DocumentObserver):
+                engine.document_changed(path, text)
+
+    def document_closed(self, path: str) -> None:
+        for engine in (self.primary, self.fallback):
+            if isinstance(engine, DocumentObserver):
+                engine.document_closed(path)
+
+    async def aclose(self) -> None:
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe_task
+            self._probe_task = None
+        await self.primary.aclose()
+        await self.fallback.aclose()

@@ -1,0 +1,262 @@
+"""The Triton engine: streamed fill-in-the-middle generation from a Triton Inference Server over gRPC.
+
+It owns everything between a :class:`GenerationRequest` and the server's tensor contract (documented in
+``triton_models/README.md``; the same for the CPU model and the TensorRT-LLM ensemble/BLS): one long-lived
+aio gRPC channel, a deadline per request, retries of connection failures that happen before the first
+token (and only inside that deadline), a circuit breaker, stopping the stream as soon as the answer is
+complete, cancelling upstream when the caller is cancelled, and turning vendor exceptions into
+:mod:`splice.errors` at this boundary so the caller can fall back without knowing tritonclient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc  # type: ignore[import-untyped]  # grpcio ships no type information
+import numpy as np
+import tritonclient.grpc.aio as grpcclient  # type: ignore[import-untyped]  # untyped vendor package
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tritonclient.grpc import InferInput
+from tritonclient.utils import InferenceServerException  # type: ignore[import-untyped]
+
+from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.breaker import BreakerState, CircuitBreaker
+from splice.errors import EngineError, EngineTimeoutError, EngineUnavailableError
+
+# gRPC status codes that mean "the server could not be reached", as opposed to "it answered no".
+_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+# Phrases in Triton's error messages that mean the model cannot serve right now (unloaded, loading).
+_NOT_SERVING = ("unknown model", "is not ready", "is not found", "unavailable", "not loaded")
+
+ShouldStop = Callable[[str], bool]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TritonSettings:
+    """Where the server is and how patient to be with it."""
+
+    url: str = "127.0.0.1:8001"
+    model: str = "splice_fim"
+    deadline_s: float = 1.5
+    connect_attempts: int = 3
+    retry_initial_backoff_s: float = 0.02
+    # Reconnect quickly once the server is back; gRPC's default backoff grows to two minutes.
+    reconnect_backoff_ms: int = 250
+    max_reconnect_backoff_ms: int = 2_000
+    # Tenant name -> lora_task_id; a tenant made of digits is its own id.
+    tenant_task_ids: Mapping[str, int] = field(default_factory=dict)
+
+
+class _ConnectionFailure(Exception):
+    """Could not reach the server before the first token: the only failure worth retrying."""
+
+
+@dataclass
+class _Generated:
+    text: str
+    score: float
+
+
+def _tensor(name: str, datatype: str, value: np.ndarray[Any, Any]) -> Any:
+    tensor = InferInput(name, list(value.shape), datatype)
+    tensor.set_data_from_numpy(value)
+    return tensor
+
+
+def stop_index(text: str, *, multiline: bool, stop: tuple[str, ...]) -> int | None:
+    """Where ``text`` must be cut because the answer is complete, or None to keep streaming."""
+    cuts = [text.find(word) for word in stop if word]
+    if not multiline:
+        cuts.append(text.find("\n"))
+    found = [cut for cut in cuts if cut >= 0]
+    return min(found) if found else None
+
+
+class TritonEngine:
+    """Implements :class:`splice.engines.base.Engine` against a Triton server (one candidate a request)."""
+
+    name = "triton"
+
+    def __init__(
+        self,
+        settings: TritonSettings | None = None,
+        *,
+        breaker: CircuitBreaker | None = None,
+        should_stop: ShouldStop | None = None,
+    ) -> None:
+        self.settings = settings or TritonSettings()
+        self.breaker = breaker or CircuitBreaker()
+        self._should_stop = should_stop
+        self._client: Any = None
+        self._request_ids = itertools.count(1)
+
+    def _connection(self) -> Any:
+        # Created lazily: an aio channel belongs to the event loop it was made on.
+        if self._client is None:
+            settings = self.settings
+            self._client = grpcclient.InferenceServerClient(
+                settings.url,
+                channel_args=[
+                    ("grpc.max_send_message_length", 2**31 - 1),
+                    ("grpc.max_receive_message_length", 2**31 - 1),
+                    ("grpc.keepalive_time_ms", 10_000),
+                    ("grpc.keepalive_timeout_ms", 5_000),
+                    ("grpc.keepalive_permit_without_calls", 1),
+                    ("grpc.http2.max_pings_without_data", 0),
+                    ("grpc.initial_reconnect_backoff_ms", settings.reconnect_backoff_ms),
+                    ("grpc.min_reconnect_backoff_ms", settings.reconnect_backoff_ms),
+                    ("grpc.max_reconnect_backoff_ms", settings.max_reconnect_backoff_ms),
+                ],
+            )
+        return self._client
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        """Stream one candidate from the server within the deadline."""
+        if not self.breaker.allow():
+            raise EngineUnavailableError("triton: circuit open after repeated failures")
+        healthy: bool | None = None
+        try:
+            async with asyncio.timeout(self.settings.deadline_s):
+                generated = await self._generate_retrying(request)
+            healthy = True
+        except TimeoutError as exc:
+            healthy = False
+            raise EngineTimeoutError(f"triton: no answer within {self.settings.deadline_s:.2f}s") from exc
+        except EngineUnavailableError:
+            healthy = False
+            raise
+        except EngineError:
+            healthy = True  # the server answered; the request itself was refused
+            raise
+        finally:
+            if healthy is True:
+                self.breaker.record_success()
+            elif healthy is False:
+                self.breaker.record_failure()
+            else:
+                self.breaker.release()  # cancelled by the caller: says nothing about the server
+        return [Candidate(text=generated.text, score=generated.score, origin=self.name)]
+
+    async def probe(self) -> bool:
+        """Whether the model is ready, asked through the breaker (a half-open probe when it is open)."""
+        if self.breaker.state is not BreakerState.CLOSED and not self.breaker.allow():
+            return False
+        try:
+            async with asyncio.timeout(self.settings.deadline_s):
+                ready = bool(await self._connection().is_model_ready(self.settings.model))
+        except asyncio.CancelledError:
+            self.breaker.release()
+            raise
+        except (TimeoutError, InferenceServerException, grpc.RpcError):
+            ready = False
+        if ready:
+            self.breaker.record_success()
+        else:
+            self.breaker.record_failure()
+        return ready
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def _generate_retrying(self, request: GenerationRequest) -> _Generated:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_ConnectionFailure),
+            stop=stop_after_attempt(max(1, self.settings.connect_attempts)),
+            wait=wait_exponential(multiplier=self.settings.retry_initial_backoff_s, max=0.2),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._stream(request)
+        except _ConnectionFailure as exc:
+            raise EngineUnavailableError(f"triton: cannot reach {self.settings.url}: {exc}") from exc
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    def _inputs(self, request: GenerationRequest) -> list[Any]:
+        stop_words = list(request.prompt.stop)
+        if not request.multiline and "\n" not in stop_words:
+            # A hint only: "\n" is often merged into other BPE tokens, so the client cuts as well.
+            stop_words.append("\n")
+        inputs = [
+            _tensor("text_input", "BYTES", np.array([[request.prompt.text.encode()]], dtype=np.object_)),
+            _tensor("max_tokens", "INT32", np.array([[request.max_new_tokens]], dtype=np.int32)),
+            _tensor("stream", "BOOL", np.array([[True]], dtype=np.bool_)),
+        ]
+        if stop_words:
+            words = np.array([[word.encode("utf-8") for word in stop_words]], dtype=np.object_)
+            inputs.append(_tensor("stop_words", "BYTES", words))
+        task_id = self._task_id(request.tenant)
+        if task_id is not None:
+            inputs.append(_tensor("lora_task_id", "UINT64", np.array([[task_id]], dtype=np.uint64)))
+        return inputs
+
+    def _task_id(self, tenant: str | None) -> int | None:
+        if tenant is None:
+            return None
+        if tenant in self.settings.tenant_task_ids:
+            return self.settings.tenant_task_ids[tenant]
+        if tenant.isdigit():
+            return int(tenant)
+        raise EngineError(f"triton: tenant {tenant!r} has no lora_task_id")
+
+    async def _stream(self, request: GenerationRequest) -> _Generated:
+        payload = {
+            "model_name": self.settings.model,
+            "inputs": self._inputs(request),
+            "request_id": str(next(self._request_ids)),
+        }
+
+        async def one_request() -> AsyncIterator[dict[str, Any]]:
+            # Ending the request iterator half-closes the stream, so the server ends the call after
+            # the final response: end of iteration is the end of the answer.
+            yield payload
+
+        call = self._connection().stream_infer(one_request())
+        pieces: list[str] = []
+        score = 0.0
+        finished = False
+        try:
+            async for result, error in call:
+                if error is not None:
+                    raise self._refusal(error) from error
+                text = result.as_numpy("text_output")
+                if text is not None and text.size:
+                    value = text.reshape(-1)[0]
+                    pieces.append(value.decode("utf-8") if isinstance(value, bytes) else str(value))
+                log_probs = result.as_numpy("cum_log_probs")
+                if log_probs is not None and log_probs.size:
+                    score += float(log_probs.reshape(-1)[0])
+                so_far = "".join(pieces)
+                cut = stop_index(so_far, multiline=request.multiline, stop=request.prompt.stop)
+                if cut is not None:
+                    return _Generated(so_far[:cut], score)
+                if self._should_stop is not None and self._should_stop(so_far):
+                    return _Generated(so_far, score)
+            finished = True
+            return _Generated("".join(pieces), score)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _UNREACHABLE and not pieces:
+                raise _ConnectionFailure(exc.details() or str(exc.code())) from exc
+            if exc.code() == grpc.StatusCode.CANCELLED:
+                raise EngineUnavailableError("triton: stream cancelled by the server") from exc
+            detail = f"{exc.code().name}: {exc.details()}"
+            raise EngineUnavailableError(f"triton: stream failed: {detail}") from exc
+        except InferenceServerException as exc:
+            raise self._refusal(exc) from exc
+        finally:
+            if not finished:
+                # Early stop, error or the caller's cancellation: tell the server to stop generating.
+                call.cancel()
+
+    def _refusal(self, error: InferenceServerException) -> EngineError:
+        message = str(error.message() if hasattr(error, "message") else error)
+        if any(phrase in message.lower() for phrase in _NOT_SERVING):
+            return EngineUnavailableError(f"triton: model {self.settings.model} not serving: {message}")
+        return EngineError(f"triton: {message}")

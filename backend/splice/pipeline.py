@@ -1,0 +1,129 @@
+"""One completion, from document and cursor to suggestions: context, engine, post-processing.
+
+The LSP handlers and ``splice complete`` both call :class:`CompletionPipeline`, so what a person sees on
+the command line is exactly what an editor would show. Every stage is timed; the timings travel back with
+the result for logs and ``--explain``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from splice.config import Settings
+from splice.context.builder import Cursor, PromptBuilder
+from splice.context.prompt import Snippet
+from splice.context.snippets import SourceDocument
+from splice.documents import indent_unit
+from splice.engines.base import Engine, GenerationRequest
+from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
+from splice.postprocess.chain import default_chain
+from splice.postprocess.mode import is_multiline_position
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletionInput:
+    """A request for suggestions at one cursor. ``prefix``/``suffix`` keep the document's own line ends."""
+
+    path: str
+    language: str
+    prefix: str
+    suffix: str
+    eol: str = "\n"
+    invoked: bool = False  # the person asked explicitly, rather than typing
+    others: tuple[SourceDocument, ...] = ()
+    extra_snippets: tuple[Snippet, ...] = ()
+    repo: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """A suggestion ready for the editor: text with the document's line ends, replacing
+    ``replace_suffix`` characters (code points) after the cursor."""
+
+    text: str
+    replace_suffix: int
+    score: float
+
+
+@dataclass(kw_only=True)
+class CompletionResult:
+    """Suggestions, best first, and how they were made."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    engine: str = ""
+    prompt_tokens: int = 0
+    sources: tuple[str, ...] = ()
+    multiline: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+class CompletionPipeline:
+    """Context → engine → processor chain for one configuration."""
+
+    def __init__(self, settings: Settings, builder: PromptBuilder, engine: Engine,
+                 chain: tuple[Processor, ...] | None = None) -> None:
+        self.settings = settings
+        self.builder = builder
+        self.engine = engine
+        self.chain = chain if chain is not None else default_chain()
+
+    async def complete(self, request: CompletionInput) -> CompletionResult:
+        """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
+        result = CompletionResult(engine=self.engine.name)
+        started = time.perf_counter()
+        prefix = request.prefix.replace("\r\n", "\n")
+        suffix = request.suffix.replace("\r\n", "\n")
+        if not request.invoked and suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
+            result.skipped = "cursor inside a word"
+            return result
+        multiline = is_multiline_position(prefix, suffix, request.language)
+        cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
+        prompt = self.builder.build(cursor, request.others, extra_snippets=request.extra_snippets, repo=request.repo)
+        result.multiline, result.prompt_tokens, result.sources = multiline, prompt.prompt_tokens, prompt.sources
+        built = time.perf_counter()
+
+        generation = GenerationRequest(
+            prompt=prompt, document_prefix=prefix, document_suffix=suffix, multiline=multiline,
+            max_new_tokens=self.settings.max_new_tokens, num_candidates=self.settings.num_candidates,
+            tenant=self.settings.tenant or None,
+        )
+        candidates = await self.engine.generate(generation)
+        generated = time.perf_counter()
+
+        context = CompletionContext(
+            prefix=prefix, suffix=suffix, language=request.language, multiline=multiline,
+            indent_unit=indent_unit(prefix[-4000:] + suffix[:4000]), stop=prompt.stop,
+        )
+        seen: set[str] = set()
+        limit = 3 if request.invoked else 1
+        for candidate in candidates:
+            suggestion, reason = apply_chain(self.chain, Suggestion(candidate.text), context)
+            if suggestion is None:
+                result.dropped.append(reason or "dropped")
+                continue
+            if suggestion.text in seen:
+                continue
+            seen.add(suggestion.text)
+            text = suggestion.text if request.eol == "\n" else suggestion.text.replace("\n", request.eol)
+            result.proposals.append(Proposal(text=text, replace_suffix=suggestion.replace_suffix, score=candidate.score))
+            if len(result.proposals) >= limit:
+                break
+        done = time.perf_counter()
+        result.timings_ms = {
+            "context": round((built - started) * 1000, 3),
+            "engine": round((generated - built) * 1000, 3),
+            "postprocess": round((done - generated) * 1000, 3),
+            "total": round((done - started) * 1000, 3),
+        }
+        return result
+
+
+def source_documents(items: Iterable[tuple[str, str, int, str]]) -> tuple[SourceDocument, ...]:
+    """Snippet sources from ``(key, path, version, text)`` tuples."""
+    return tuple(SourceDocument(key=k, path=p, version=v, text=t) for k, p, v, t in items)

@@ -1,0 +1,78 @@
+"""Truncating a multi-line suggestion to the block the cursor is in.
+
+A model asked to fill an empty block rarely stops at its end: it closes the block and writes the next
+function too. The suggestion is cut at the first line that would leave the cursor's block: a line indented
+less than the block's body, or a line starting with a closing bracket that closes the block itself. Lines
+inside brackets the suggestion opened are exempt, since continuation lines may sit anywhere. A closing line
+is kept only when the document does not already close the block, judged by indentation and, where a
+grammar ships, confirmed in the syntax tree. At most :data:`MAX_LINES` lines survive.
+"""
+
+from __future__ import annotations
+
+from splice.postprocess.base import CompletionContext, Suggestion
+from splice.postprocess.brackets import line_depths
+from splice.postprocess.indentation import (
+    CLOSERS,
+    ends_with_opener,
+    first_line,
+    indent_columns,
+    is_closing_line,
+    last_line,
+    next_nonblank_lines,
+    unit_columns,
+)
+from splice.postprocess.syntax import document_window, enclosing_brace_block, is_closed_block, window_tree
+
+MAX_LINES = 20
+
+
+def truncate_to_scope(suggestion: Suggestion, context: CompletionContext) -> Suggestion:
+    """Cut a multi-line suggestion where it would leave the cursor's block."""
+    text = suggestion.text
+    if not context.multiline or "\n" not in text:
+        return suggestion
+    width = unit_columns(context.indent_unit)
+    lines = text.split("\n")
+    cursor_line = last_line(context.prefix) + lines[0]
+    body = indent_columns(cursor_line, width)
+    if cursor_line.strip() and ends_with_opener(cursor_line, context.language):
+        body += width  # the cursor's line opens the block the suggestion fills
+    depths = line_depths(text, context.language)
+    kept = len(lines)
+    for index in range(1, len(lines)):
+        line = lines[index]
+        if index >= MAX_LINES:
+            kept = index
+            break
+        if not line.strip() or depths[index] > 0:
+            continue
+        if is_closing_line(line):
+            kept = index if _document_closes_block(context, body, width) else index + 1
+            break
+        if indent_columns(line, width) < body:
+            kept = index
+            break
+    result = "\n".join(lines[:kept])
+    if not first_line(context.suffix).strip():
+        # The suffix already holds the cursor line's end; trailing blank lines would only add space.
+        result = result.rstrip()
+    return suggestion if result == text else suggestion.with_text(result)
+
+
+def _document_closes_block(context: CompletionContext, body: int, width: int) -> bool:
+    """Whether the code after the cursor already closes the block the cursor is in."""
+    if any(char in CLOSERS for char in first_line(context.suffix)):
+        return True
+    following = next_nonblank_lines(context.suffix, 1)
+    by_indentation = bool(following) and is_closing_line(following[0]) and (
+        indent_columns(following[0], width) < body
+    )
+    if not by_indentation or context.language == "python":
+        return by_indentation
+    window = document_window(context.prefix, context.suffix)
+    tree = window_tree(context.language, window.source())
+    if tree is None:
+        return by_indentation
+    block = enclosing_brace_block(tree, window.cursor_byte)
+    return block is None or is_closed_block(block)

@@ -1,0 +1,312 @@
+"""The language server's state and behaviour; handlers in the sibling modules stay thin and call in here.
+
+``LanguageServer`` owns the settings, the open documents, the engine and the completion pipeline. It
+decides which messages are refused (before ``initialize``, after ``shutdown``), supersedes a document's
+running completion when a new one arrives, and watches the editor's process so that Splice never outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from splice import config
+from splice.config import Settings
+from splice.context.builder import PromptBuilder
+from splice.context.snippets import OpenFileSnippets, SourceDocument
+from splice.context.tokens import TokenCounter
+from splice.documents import DocumentStore, TextDocument
+from splice.engines.base import DocumentObserver, Engine
+from splice.engines.factory import create_engine, embedded_of
+from splice.errors import DocumentRejectedError, SpliceError
+from splice.logging import get_logger
+from splice.pipeline import CompletionInput, CompletionPipeline
+from splice.server.connection import INVALID_REQUEST, SERVER_NOT_INITIALIZED, Connection
+from splice.server.params import display_path, field, uri_to_path
+
+log = get_logger()
+
+MESSAGE_ERROR, MESSAGE_WARNING, MESSAGE_INFO = 1, 2, 3
+_ISSUED_LIMIT = 4096
+_PARENT_POLL_SECONDS = 2.0
+_LIFECYCLE = frozenset({"initialize", "initialized", "shutdown", "exit"})
+
+
+@dataclass(frozen=True)
+class IssuedCompletion:
+    """A suggestion item handed to the editor, remembered so feedback about it can be checked."""
+
+    completion_id: str
+    uri: str
+    insert_text: str
+    range: dict[str, Any]
+
+
+class LanguageServer:
+    """State and behaviour behind the handlers."""
+
+    def __init__(self, settings: Settings, problems: list[str] | None = None,
+                 engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._queued_messages: list[tuple[int, str]] = [(MESSAGE_WARNING, p) for p in problems or []]
+        self.documents = DocumentStore(settings.max_document_bytes)
+        self.encoding: Any = "utf-16"
+        self.root: str | None = None
+        self.connection: Connection | None = None
+        self.initialized = False
+        self.shutdown_requested = False
+        self.exit_code: int | None = None
+        self.counter = TokenCounter.load()
+        self.snippets = OpenFileSnippets(settings.snippet_window_lines)
+        self._engine_override = engine
+        self.engine: Engine | None = engine
+        self.pipeline: CompletionPipeline | None = None
+        self.issued: OrderedDict[str, IssuedCompletion] = OrderedDict()
+        self._inflight: dict[str, Any] = {}  # uri -> request id of its running completion
+        self._watch: asyncio.Task[None] | None = None
+
+    # Messages to the person ------------------------------------------------------------------------------
+
+    def show_message(self, kind: int, message: str) -> None:
+        """``window/showMessage`` now, or once the client is initialized."""
+        if self.connection is None or not self.initialized:
+            self._queued_messages.append((kind, message))
+            return
+        self.connection.notify("window/showMessage", {"type": kind, "message": f"Splice: {message}"})
+
+    def notification_failed(self, method: str, exc: SpliceError) -> None:
+        """Tell the person about failures they can act on (a refused document)."""
+        if isinstance(exc, DocumentRejectedError):
+            self.show_message(MESSAGE_WARNING, exc.message)
+
+    def status(self, state: str, message: str | None) -> None:
+        """Send ``splice/status`` when the serving engine changes state."""
+        if self.connection is not None:
+            params: dict[str, Any] = {"state": state, "engine": self.engine.name if self.engine else ""}
+            if message:
+                params["message"] = message
+            self.connection.notify("splice/status", params)
+
+    # Lifecycle -------------------------------------------------------------------------------------------
+
+    def refusal(self, method: str, is_request: bool) -> tuple[int, str] | None:
+        """Why a message may not be served now, as ``(code, message)``, or None."""
+        if method == "exit":
+            return None
+        if not self.initialized and method not in _LIFECYCLE:
+            return SERVER_NOT_INITIALIZED, f"Server not initialized: send 'initialize' before '{method}'"
+        if self.initialized and method == "initialize":
+            return INVALID_REQUEST, "initialize was already received"
+        if self.shutdown_requested:
+            return INVALID_REQUEST, f"Invalid request: '{method}' after shutdown"
+        return None
+
+    async def initialize(self, params: dict[str, Any], encoding: str) -> None:
+        """Apply the client's options, find the workspace, start the engine and the parent watch."""
+        self.encoding = encoding
+        self.configure(field(params, "initializationOptions", optional=True), source="initializationOptions")
+        self.root = _workspace_root(params)
+        self.initialized = True
+        self._start_engine()
+        parent = params.get("processId")
+        if isinstance(parent, int) and not isinstance(parent, bool) and parent > 0:
+            self._watch = asyncio.create_task(self._watch_parent(parent))
+        log.info("initialized", root=self.root, encoding=encoding, engine=self.settings.engine,
+                 client=params.get("clientInfo"))
+
+    def on_initialized(self) -> None:
+        """Flush queued messages."""
+        queued, self._queued_messages = self._queued_messages, []
+        for kind, message in queued:
+            self.show_message(kind, message)
+
+    async def shutdown(self) -> None:
+        """Refuse further requests and release the engine."""
+        self.shutdown_requested = True
+        if self.engine is not None:
+            await self.engine.aclose()
+
+    def exit(self) -> None:
+        """Stop serving: exit code 0 after shutdown, 1 otherwise."""
+        self.exit_code = 0 if self.shutdown_requested else 1
+        if self.connection is not None:
+            self.connection.closed.set()
+
+    async def _watch_parent(self, pid: int) -> None:
+        while True:
+            await asyncio.sleep(_PARENT_POLL_SECONDS)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                log.info("parent_process_gone", pid=pid)
+                self.exit_code = 1
+                if self.connection is not None:
+                    self.connection.closed.set()
+                return
+            except PermissionError:
+                pass  # exists, owned by someone else
+
+    # Configuration ---------------------------------------------------------------------------------------
+
+    def configure(self, raw: Any, *, source: str) -> None:
+        """Merge client settings over the current ones; report invalid entries and keep going."""
+        section = config.client_section(raw)
+        if not section:
+            return
+        before = self.settings
+        self.settings, problems = config.merge(self.settings, section, source=source)
+        for problem in problems:
+            log.warning("invalid_setting", problem=problem)
+            self.show_message(MESSAGE_WARNING, problem)
+        self.documents.max_bytes = self.settings.max_document_bytes
+        if self.initialized and self.settings != before:
+            engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms")
+            if any(getattr(before, k) != getattr(self.settings, k) for k in engine_keys):
+                old = self.engine
+                self._start_engine()
+                if old is not None and old is not self.engine:
+                    asyncio.get_running_loop().create_task(old.aclose())
+            else:
+                self._build_pipeline()
+
+    def _start_engine(self) -> None:
+        if self._engine_override is not None:
+            self.engine = self._engine_override
+        else:
+            workspace = Path(self.root) if self.root else None
+            self.engine = create_engine(self.settings, workspace, on_status=self.status)
+            embedded = embedded_of(self.engine)
+            if embedded is not None:
+                asyncio.get_running_loop().create_task(embedded.start())
+        for doc in self.documents:
+            self._observe(doc)
+        self._build_pipeline()
+
+    def _build_pipeline(self) -> None:
+        assert self.engine is not None
+        self.snippets.window_lines = self.settings.snippet_window_lines
+        builder = PromptBuilder(self.settings, self.counter, self.snippets)
+        self.pipeline = CompletionPipeline(self.settings, builder, self.engine)
+
+    # Documents -------------------------------------------------------------------------------------------
+
+    def document_updated(self, uri: str) -> None:
+        """Let the engine learn the document's new text."""
+        self._observe(self.documents.get(uri))
+
+    def document_closed(self, uri: str) -> None:
+        """Forget caches for ``uri``; the engine falls back to the file on disk."""
+        self.snippets.forget(uri)
+        path = uri_to_path(uri)
+        if path is not None and isinstance(self.engine, DocumentObserver):
+            self.engine.document_closed(path)
+
+    def _observe(self, doc: TextDocument) -> None:
+        path = uri_to_path(doc.uri)
+        if path is not None and isinstance(self.engine, DocumentObserver):
+            self.engine.document_changed(path, doc.text.replace("\r\n", "\n"))
+
+    # Completion ------------------------------------------------------------------------------------------
+
+    def request_started(self, method: str, request_id: Any, params: Any) -> None:
+        """A completion for a document supersedes the one still running for it."""
+        uri = params.get("textDocument", {}).get("uri") if isinstance(params, dict) else None
+        if not isinstance(uri, str) or self.connection is None:
+            return
+        previous = self._inflight.get(uri)
+        if previous is not None and previous != request_id:
+            task = self.connection.tasks.get(previous)
+            if task is not None:
+                task.cancel()
+        self._inflight[uri] = request_id
+
+    async def complete(
+        self,
+        uri: str,
+        line: int,
+        character: int,
+        *,
+        invoked: bool,
+        selection: tuple[tuple[int, int], str] | None,
+        word_start: bool = False,
+    ) -> list[IssuedCompletion]:
+        """Suggestions at a position, shaped as editor items (insert text plus the range it replaces)."""
+        assert self.pipeline is not None
+        completion_id_base = uuid.uuid4().hex[:16]
+        structlog.contextvars.bind_contextvars(request_id=completion_id_base)
+        try:
+            doc = self.documents.get(uri)
+            cursor = doc.offset_at(line, character, self.encoding, strict=True)
+            start = cursor
+            head = ""
+            if selection is not None:
+                (sel_line, sel_char), head = selection
+                start = min(cursor, doc.offset_at(sel_line, sel_char, self.encoding, strict=True))
+            elif word_start:
+                while start > 0 and (doc.text[start - 1].isalnum() or doc.text[start - 1] == "_"):
+                    start -= 1
+                head = doc.text[start:cursor]
+            request = CompletionInput(
+                path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
+                suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
+            )
+            result = await self.pipeline.complete(request)
+            items = []
+            for index, proposal in enumerate(result.proposals):
+                end = cursor + proposal.replace_suffix
+                rng = {"start": doc.position_at(start, self.encoding), "end": doc.position_at(end, self.encoding)}
+                issued = IssuedCompletion(f"{completion_id_base}-{index}", uri, head + proposal.text, rng)
+                self._remember(issued)
+                items.append(issued)
+            log.info("completion", uri=uri, engine=result.engine, prompt_tokens=result.prompt_tokens,
+                     sources=list(result.sources), multiline=result.multiline, items=len(items),
+                     dropped=result.dropped, skipped=result.skipped, timings_ms=result.timings_ms)
+            return items
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+            if self._inflight.get(uri) is not None and self.connection is not None:
+                running = self.connection.tasks.get(self._inflight[uri])
+                if running is None or running is asyncio.current_task():
+                    self._inflight.pop(uri, None)
+
+    def _others(self, uri: str) -> tuple[SourceDocument, ...]:
+        return tuple(
+            SourceDocument(key=d.uri, path=display_path(d.uri, self.root), version=d.version, text=d.text)
+            for d in self.documents
+            if d.uri != uri
+        )
+
+    def _remember(self, issued: IssuedCompletion) -> None:
+        self.issued[issued.completion_id] = issued
+        while len(self.issued) > _ISSUED_LIMIT:
+            self.issued.popitem(last=False)
+
+
+def _language(doc: TextDocument) -> str:
+    from splice.languages import language_for_path  # noqa: PLC0415 - keep the import local to the fallback
+
+    if doc.language_id and doc.language_id != "plaintext":
+        return doc.language_id
+    return language_for_path(uri_to_path(doc.uri) or doc.uri)
+
+
+def _workspace_root(params: dict[str, Any]) -> str | None:
+    folders = params.get("workspaceFolders")
+    if isinstance(folders, list) and folders and isinstance(folders[0], dict):
+        path = uri_to_path(str(folders[0].get("uri", "")))
+        if path:
+            return path
+    root_uri = params.get("rootUri")
+    if isinstance(root_uri, str):
+        path = uri_to_path(root_uri)
+        if path:
+            return path
+    root_path = params.get("rootPath")
+    return root_path if isinstance(root_path, str) and root_path else None

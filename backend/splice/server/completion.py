@@ -1,0 +1,66 @@
+"""``textDocument/inlineCompletion`` (LSP 3.18) and ``textDocument/completion`` handlers.
+
+Both read the document at the cursor, run the shared pipeline, and shape its proposals for the wire. A new
+request for a document supersedes the one still running for it (the server cancels that one). Every item
+carries ``data.completionId`` so the editor's show/accept/reject notifications can name it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from splice.server.connection import request_handler
+from splice.server.params import field, position
+
+INVOKED = 1
+COMPLETION_KIND_TEXT = 1
+PLAIN_TEXT = 1
+
+
+@request_handler
+async def inline_completion(server: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Suggest the middle at the cursor as inline (ghost) text."""
+    uri = field(params, "textDocument", "uri", kind=str)
+    line, character = position(params, "position")
+    trigger = field(params, "context", "triggerKind", kind=int, optional=True) or INVOKED
+    selected = field(params, "context", "selectedCompletionInfo", kind=dict, optional=True)
+    selection = None
+    if selected is not None:
+        selection = (position(selected, "range", "start"), field(selected, "text", kind=str))
+    outcome = await server.complete(uri, line, character, invoked=trigger == INVOKED, selection=selection)
+    items = [
+        {
+            "insertText": item.insert_text,
+            "range": item.range,
+            "data": {"completionId": item.completion_id},
+        }
+        for item in outcome
+    ]
+    return {"items": items}
+
+
+@request_handler
+async def completion(server: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Offer the suggestion as a completion item with a ``textEdit``, for editors without inline text."""
+    uri = field(params, "textDocument", "uri", kind=str)
+    line, character = position(params, "position")
+    trigger = field(params, "context", "triggerKind", kind=int, optional=True) or INVOKED
+    outcome = await server.complete(uri, line, character, invoked=trigger == INVOKED, selection=None, word_start=True)
+    items = []
+    for rank, item in enumerate(outcome):
+        first_line = item.insert_text.strip().splitlines()[0] if item.insert_text.strip() else item.insert_text
+        items.append(
+            {
+                "label": first_line[:80],
+                "kind": COMPLETION_KIND_TEXT,
+                "detail": "Splice",
+                "documentation": {"kind": "markdown", "value": f"```\n{item.insert_text}\n```"},
+                "insertTextFormat": PLAIN_TEXT,
+                "filterText": item.insert_text,
+                "sortText": f"{rank:04d}",
+                "textEdit": {"range": item.range, "newText": item.insert_text},
+                "data": {"completionId": item.completion_id},
+            }
+        )
+    # Incomplete: the next keystroke changes the prefix, and with it the suggestion.
+    return {"isIncomplete": True, "items": items}

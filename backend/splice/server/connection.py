@@ -1,0 +1,192 @@
+"""The JSON-RPC connection: frames in, routed messages, tasks per request, replies out.
+
+Notifications and lifecycle requests run in arrival order, on the reader's own loop iteration, so a
+``didChange`` is always applied before a completion that follows it. Requests in :data:`CONCURRENT` run as
+tasks, kept in a map from request id, so ``$/cancelRequest`` cancels the real work; a cancelled request is
+answered with RequestCancelled (-32800). Method dispatch goes through ``jsonrpcserver``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jsonrpcserver import Error, Result, Success
+from jsonrpcserver.async_main import dispatch_to_serializable
+
+from splice.errors import InvalidParamsError, RequestCancelledError, SpliceError, error_payload
+from splice.logging import get_logger
+from splice.protocol.framing import FrameParser, FrameWriter
+
+log = get_logger()
+
+# Requests that may run long and are therefore cancellable tasks.
+CONCURRENT = frozenset({"textDocument/inlineCompletion", "textDocument/completion"})
+# Requests allowed before ``initialize`` and after ``shutdown``.
+SERVER_NOT_INITIALIZED = -32002
+INVALID_REQUEST = -32600
+PARSE_ERROR = -32700
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def request_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Result]]:
+    """Adapt ``fn(server, params)`` to jsonrpcserver: Splice errors become JSON-RPC errors."""
+
+    @functools.wraps(fn)
+    async def wrapper(server: Any, /, *args: Any, **params: Any) -> Result:
+        if args:
+            return Error(-32602, "params must be an object, not an array")
+        try:
+            return Success(await fn(server, params))
+        except SpliceError as exc:
+            payload = error_payload(exc)
+            return Error(payload["code"], payload["message"], payload.get("data"))
+
+    return wrapper
+
+
+def notification_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[Result]]:
+    """Adapt ``fn(server, params)`` for notifications: failures are logged (there is nobody to reply to)
+    and shown to the person when the error says so."""
+
+    @functools.wraps(fn)
+    async def wrapper(server: Any, /, *args: Any, **params: Any) -> Result:
+        try:
+            if args:
+                raise InvalidParamsError("params must be an object, not an array")
+            await fn(server, params)
+        except SpliceError as exc:
+            log.warning("notification_failed", method=fn.__name__, error=exc.message, code=exc.code)
+            server.notification_failed(fn.__name__, exc)
+        except Exception:
+            log.exception("notification_crashed", method=fn.__name__)
+        return Success(None)
+
+    return wrapper
+
+
+class Connection:
+    """Reads frames from ``reader``, dispatches them to ``methods`` with ``server`` as context."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: FrameWriter, methods: dict[str, Handler], server: Any):
+        self.reader = reader
+        self.writer = writer
+        self.methods = methods
+        self.server = server
+        self.parser = FrameParser()
+        self.tasks: dict[Any, asyncio.Task[None]] = {}
+        self.pending: dict[Any, asyncio.Future[Any]] = {}
+        self._next_id = 0
+        self.closed = asyncio.Event()
+
+    # Output --------------------------------------------------------------------------------------------
+
+    def notify(self, method: str, params: Any) -> None:
+        """Send a notification to the client."""
+        self.writer.write({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def reply_error(self, request_id: Any, code: int, message: str, data: Any = None) -> None:
+        error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        self.writer.write({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+    async def request(self, method: str, params: Any, timeout: float = 10.0) -> Any:
+        """Send a request to the client and wait for its result."""
+        self._next_id += 1
+        request_id = f"splice-{self._next_id}"
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        self.writer.write({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.pending.pop(request_id, None)
+
+    # Input ---------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until stdin closes or ``exit`` arrives."""
+        try:
+            while not self.closed.is_set():
+                data = await self.reader.read(65536)
+                if not data:
+                    log.info("stdin_closed")
+                    break
+                for frame in self.parser.feed(data):
+                    if frame.error is not None:
+                        log.warning("framing_error", error=frame.error)
+                        self.reply_error(None, PARSE_ERROR, f"Parse error: {frame.error}")
+                        continue
+                    await self.route(frame.message)
+                    if self.closed.is_set():
+                        break
+        finally:
+            self.closed.set()
+            for task in list(self.tasks.values()):
+                task.cancel()
+
+    async def route(self, message: Any) -> None:
+        """Send one decoded message where it belongs."""
+        if not isinstance(message, dict):
+            what = "batches are not supported" if isinstance(message, list) else "a message must be an object"
+            self.reply_error(None, INVALID_REQUEST, f"Invalid request: {what}")
+            return
+        method = message.get("method")
+        if method is None:
+            self._resolve(message)
+            return
+        if not isinstance(method, str):
+            self.reply_error(message.get("id"), INVALID_REQUEST, "Invalid request: 'method' must be a string")
+            return
+        is_request = "id" in message
+        refusal = self.server.refusal(method, is_request)
+        if refusal is not None:
+            if is_request:
+                self.reply_error(message["id"], *refusal)
+            return
+        if method == "$/cancelRequest":
+            self.cancel(message.get("params"))
+            return
+        if is_request and method in CONCURRENT:
+            request_id = message["id"]
+            task = asyncio.create_task(self._serve_request(message))
+            self.tasks[request_id] = task
+            task.add_done_callback(lambda _t, rid=request_id: self.tasks.pop(rid, None))
+            self.server.request_started(method, request_id, message.get("params"))
+            return
+        await self._dispatch(message)
+
+    def cancel(self, params: Any) -> None:
+        """Cancel the task serving the request named in ``$/cancelRequest`` params."""
+        request_id = params.get("id") if isinstance(params, dict) else None
+        task = self.tasks.get(request_id)
+        if task is not None:
+            task.cancel()
+
+    async def _serve_request(self, message: dict[str, Any]) -> None:
+        try:
+            await self._dispatch(message)
+        except asyncio.CancelledError:
+            exc = RequestCancelledError("Request cancelled")
+            self.reply_error(message["id"], exc.code, exc.message)
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        response = await dispatch_to_serializable(
+            message, methods=self.methods, context=self.server, deserializer=lambda m: m
+        )
+        if response is not None:
+            self.writer.write(response)
+
+    def _resolve(self, message: dict[str, Any]) -> None:
+        future = self.pending.get(message.get("id"))
+        if future is None or future.done():
+            log.warning("unexpected_response", id=message.get("id"))
+            return
+        if "error" in message:
+            future.set_exception(SpliceError(str(message["error"].get("message", "client error"))))
+        else:
+            future.set_result(message.get("result"))

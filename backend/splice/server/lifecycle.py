@@ -1,0 +1,61 @@
+"""``initialize``, ``initialized``, ``shutdown`` and ``exit``: capabilities, negotiation and the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from splice import __version__
+from splice.server.connection import notification_handler, request_handler
+from splice.server.params import field
+
+TEXT_DOCUMENT_SYNC_INCREMENTAL = 2
+
+
+def capabilities(encoding: str) -> dict[str, Any]:
+    """What Splice offers, in LSP 3.18 terms."""
+    return {
+        "positionEncoding": encoding,
+        "textDocumentSync": {
+            "openClose": True,
+            "change": TEXT_DOCUMENT_SYNC_INCREMENTAL,
+            "save": {"includeText": False},
+        },
+        "inlineCompletionProvider": {"workDoneProgress": False},
+        "completionProvider": {"resolveProvider": False, "triggerCharacters": [".", "(", " "]},
+        "workspace": {"workspaceFolders": {"supported": True, "changeNotifications": False}},
+        "experimental": {"splice": {"version": __version__, "notifications": [
+            "splice/didShowCompletion", "splice/didAcceptCompletion", "splice/didRejectCompletion", "splice/status",
+        ]}},
+    }
+
+
+def negotiate_encoding(params: dict[str, Any]) -> str:
+    """UTF-8 when the client offers it (no conversion needed), otherwise the mandatory UTF-16."""
+    offered = field(params, "capabilities", "general", "positionEncodings", kind=list, optional=True) or []
+    return "utf-8" if "utf-8" in offered else "utf-16"
+
+
+@request_handler
+async def initialize(server: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Negotiate encodings, read initialization options, and start the engine."""
+    encoding = negotiate_encoding(params)
+    await server.initialize(params, encoding)
+    return {"capabilities": capabilities(encoding), "serverInfo": {"name": "splice", "version": __version__}}
+
+
+@notification_handler
+async def initialized(server: Any, params: dict[str, Any]) -> None:
+    """Flush messages queued while initializing (configuration problems, for instance)."""
+    server.on_initialized()
+
+
+@request_handler
+async def shutdown(server: Any, params: dict[str, Any]) -> None:
+    """Stop accepting requests; ``exit`` follows."""
+    await server.shutdown()
+
+
+@notification_handler
+async def exit_(server: Any, params: dict[str, Any]) -> None:
+    """Leave with 0 after ``shutdown``, 1 otherwise, as the specification says."""
+    server.exit()

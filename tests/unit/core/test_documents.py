@@ -1,0 +1,89 @@
+"""Documents: UTF-16/UTF-8 positions, astral characters, incremental edits, CRLF, limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from splice.documents import DocumentStore, TextDocument, indent_unit
+from splice.errors import DocumentRejectedError, PositionOutOfRangeError, UnknownDocumentError
+
+
+def doc(text: str) -> TextDocument:
+    return TextDocument(uri="file:///a.py", language_id="python", version=1, text=text)
+
+
+def test_utf16_positions_count_surrogate_pairs() -> None:
+    d = doc("a😀b\nx")
+    # 😀 is two UTF-16 code units: 'b' is at character 3.
+    assert d.text[d.offset_at(0, 3, "utf-16", strict=True)] == "b"
+    assert d.position_at(d.text.index("b"), "utf-16") == {"line": 0, "character": 3}
+
+
+def test_utf8_positions_count_bytes() -> None:
+    d = doc("é😀b")
+    assert d.text[d.offset_at(0, 6, "utf-8", strict=True)] == "b"
+    assert d.position_at(2, "utf-8") == {"line": 0, "character": 6}
+
+
+def test_incremental_edit_after_astral_character() -> None:
+    d = doc("x = '😀'\nprint(x)\n")
+    d.apply_change({"range": {"start": {"line": 0, "character": 7}, "end": {"line": 0, "character": 7}},
+                    "text": "!"}, "utf-16")
+    assert d.text == "x = '😀!'\nprint(x)\n"
+
+
+def test_multi_line_incremental_edit_and_full_replace() -> None:
+    d = doc("one\ntwo\nthree\n")
+    d.apply_change({"range": {"start": {"line": 0, "character": 1}, "end": {"line": 2, "character": 2}},
+                    "text": "X"}, "utf-16")
+    assert d.text == "oXree\n"
+    d.apply_change({"text": "new"}, "utf-16")
+    assert d.text == "new"
+
+
+def test_crlf_is_kept_and_lines_are_counted_right() -> None:
+    d = doc("a\r\nbb\r\nc")
+    assert d.eol == "\r\n"
+    assert d.line_text(1) == "bb"
+    assert d.offset_at(2, 0, "utf-16", strict=True) == d.text.index("c")
+    d.apply_change({"range": {"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 2}},
+                    "text": "!"}, "utf-16")
+    assert d.text == "a\r\nbb!\r\nc"
+
+
+def test_strict_positions_out_of_range() -> None:
+    d = doc("ab\ncd")
+    with pytest.raises(PositionOutOfRangeError, match="line 5"):
+        d.offset_at(5, 0, "utf-16", strict=True)
+    with pytest.raises(PositionOutOfRangeError, match="character 9"):
+        d.offset_at(0, 9, "utf-16", strict=True)
+    assert d.offset_at(0, 9, "utf-16", strict=False) == 2
+
+
+def test_store_refuses_large_and_binary_and_remembers_why() -> None:
+    store = DocumentStore(max_bytes=100)
+    with pytest.raises(DocumentRejectedError, match="larger"):
+        store.open("file:///big", "python", 1, "x" * 200)
+    with pytest.raises(DocumentRejectedError, match="binary"):
+        store.open("file:///bin", "python", 1, "a\x00b")
+    with pytest.raises(DocumentRejectedError):
+        store.get("file:///big")
+    with pytest.raises(UnknownDocumentError, match="not open"):
+        store.get("file:///never")
+
+
+def test_failed_change_leaves_document_intact() -> None:
+    store = DocumentStore(max_bytes=1000)
+    store.open("file:///a", "python", 1, "hello")
+    with pytest.raises(Exception):  # noqa: B017 - any invalid change
+        store.change("file:///a", 2, [{"text": " world"}, {"range": {"start": {}}, "text": "x"}], "utf-16")
+    assert store.get("file:///a").text == "hello"
+
+
+@pytest.mark.parametrize(("text", "unit"), [
+    ("def f():\n    if x:\n        y\n", "    "),
+    ("function f() {\n  if (x) {\n    y;\n  }\n}\n", "  "),
+    ("func f() {\n\tif x {\n\t\ty\n\t}\n}\n", "\t"),
+])
+def test_indent_unit(text: str, unit: str) -> None:
+    assert indent_unit(text) == unit

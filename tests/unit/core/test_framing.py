@@ -1,0 +1,102 @@
+"""Framing: byte-counted Content-Length, malformed headers, resynchronisation, no double dispatch."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from splice.protocol.framing import FrameParser, FrameWriter, encode_message
+
+
+def frames_of(data: bytes, chunk: int | None = None) -> list:
+    parser = FrameParser()
+    if chunk is None:
+        return parser.feed(data)
+    out = []
+    for i in range(0, len(data), chunk):
+        out.extend(parser.feed(data[i : i + chunk]))
+    return out
+
+
+def test_length_counts_utf8_bytes_not_characters() -> None:
+    message = {"jsonrpc": "2.0", "method": "x", "params": {"text": "héllo 😀"}}
+    data = encode_message(message)
+    header, body = data.split(b"\r\n\r\n", 1)
+    assert int(header.split(b":")[1]) == len(body)
+    assert len(body) > len(body.decode("utf-8"))
+    assert frames_of(data)[0].message == message
+
+
+def test_messages_split_across_reads_byte_by_byte() -> None:
+    messages = [{"id": i, "method": "m", "params": {"s": "é" * i}} for i in range(3)]
+    data = b"".join(encode_message(m) for m in messages)
+    assert [f.message for f in frames_of(data, chunk=1)] == messages
+
+
+def test_content_type_header_is_accepted() -> None:
+    body = b'{"id":1}'
+    data = b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body)
+    frames = frames_of(data)
+    assert [f.message for f in frames] == [{"id": 1}]
+    assert all(f.error is None for f in frames)
+
+
+def test_garbage_then_valid_message_resynchronises() -> None:
+    data = b"this is not a header at all\r\n\r\n" + encode_message({"id": 7})
+    frames = frames_of(data)
+    assert frames[0].error is not None
+    assert frames[-1].message == {"id": 7}
+
+
+def test_malformed_length_does_not_redispatch_previous_message() -> None:
+    data = encode_message({"id": 1}) + b"Content-Length: abc\r\n\r\n{}" + encode_message({"id": 2})
+    frames = frames_of(data)
+    messages = [f.message for f in frames if f.error is None]
+    assert messages == [{"id": 1}, {"id": 2}]
+    assert sum(1 for f in frames if f.error and "invalid Content-Length" in f.error) == 1
+
+
+def test_too_long_length_gives_back_the_next_message() -> None:
+    body = b'{"id":1}'
+    data = b"Content-Length: %d\r\n\r\n%s" % (len(body) + 30, body) + encode_message({"id": 2, "method": "ok"})
+    frames = frames_of(data)
+    assert frames[0].error is not None and "not valid JSON" in frames[0].error
+    assert frames[1].message == {"id": 2, "method": "ok"}
+
+
+def test_too_short_length_reports_and_recovers() -> None:
+    body = b'{"id":1,"method":"m"}'
+    data = b"Content-Length: 5\r\n\r\n" + body + encode_message({"id": 3})
+    frames = frames_of(data)
+    assert frames[0].error is not None
+    assert frames[-1].message == {"id": 3}
+
+
+def test_invalid_json_body_is_an_error_frame() -> None:
+    data = b"Content-Length: 3\r\n\r\n{x}" + encode_message({"id": 4})
+    frames = frames_of(data)
+    assert frames[0].error is not None and "JSON" in frames[0].error
+    assert frames[1].message == {"id": 4}
+
+
+def test_missing_content_length_header() -> None:
+    data = b"Content-Type: text/plain\r\n\r\n{}" + encode_message({"id": 5})
+    frames = frames_of(data)
+    assert [f.message for f in frames if f.error is None] == [{"id": 5}]
+
+
+def test_oversized_body_is_refused_without_waiting() -> None:
+    parser = FrameParser(max_body_bytes=10)
+    frames = parser.feed(b"Content-Length: 1000\r\n\r\n" + b"x" * 10)
+    assert frames[0].error is not None and "exceeds" in frames[0].error
+
+
+def test_writer_flushes_each_message_and_survives_closed_pipe() -> None:
+    stream = io.BytesIO()
+    writer = FrameWriter(stream)
+    writer.write({"id": 1})
+    assert FrameParser().feed(stream.getvalue())[0].message == {"id": 1}
+    stream.close()
+    writer.write({"id": 2})
+    assert writer.closed
