@@ -38,7 +38,8 @@ SECRET_PATTERNS = (
     "*.crt", "*.cer", "*.der", "*.asc", "*.gpg", "*.ovpn", "*.kdbx", "*.tfstate", "*.tfstate.*",
     "*.tfvars", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".netrc", "_netrc", ".npmrc",
     ".pypirc", ".pgpass", ".git-credentials", ".dockercfg", "credentials*", "*credentials.json",
-    "secrets.json", "secrets.yaml", "secrets.yml", "secrets.toml", "*.secret", "*.secrets", ".htpasswd", "service-account*.json", "known_hosts",
+    "secrets.json", "secrets.yaml", "secrets.yml", "secrets.toml",
+    "*.secret", "*.secrets", ".htpasswd", "service-account*.json", "known_hosts",
     "authorized_keys",
 )
 

@@ -67,13 +67,16 @@ def _is_char_literal(text: str, start: int) -> bool:
     return window[1:2] == "'"
 
 
-def line_depths(text: str, language: str) -> list[int]:
-    """Bracket depth at the start of each line of ``text``, counted from the start of ``text`` (closers of
-    brackets opened before ``text`` make it negative)."""
+def line_depths(text: str, language: str, kinds: str = "([{") -> list[int]:
+    """Depth at the start of each line of ``text`` in the brackets ``kinds`` (opening forms), counted from
+    the start of ``text``: closers of brackets opened before it make it negative."""
     line_starts = _line_starts(text)
     depths = [0]
     depth = 0
+    counted = set(kinds) | {closer for closer, opener in _PAIRS.items() if opener in kinds}
     for offset, char in bracket_tokens(text, language):
+        if char not in counted:
+            continue
         while len(depths) < len(line_starts) and line_starts[len(depths)] <= offset:
             depths.append(depth)
         depth += 1 if char in _OPENING else -1

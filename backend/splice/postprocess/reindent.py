@@ -12,6 +12,7 @@ cursor's line only when every one of them sits a whole number of model levels fr
 from __future__ import annotations
 
 from splice.postprocess.base import CompletionContext, Suggestion
+from splice.postprocess.brackets import line_depths
 from splice.postprocess.indentation import (
     columns,
     ends_with_opener,
@@ -65,30 +66,38 @@ def _restyle_continuation(text: str, context: CompletionContext) -> str:
     unit = context.indent_unit
     width = unit_columns(unit)
     lines = text.split("\n")
+    # Braces open blocks, whose lines are nested statements; parentheses and brackets hold continuations.
+    depths = line_depths(text, context.language, kinds="([")
     cursor_line = last_line(context.prefix) + lines[0]
     base = indent_columns(cursor_line, width)
+    # Statement lines carry the nesting; lines inside open brackets are aligned to them and move with them.
+    statements = [i for i in range(1, len(lines)) if lines[i].strip() and depths[i] <= 0]
     mismatched_style = any(
         _foreign_style(leading_whitespace(line), unit) for line in lines[1:] if line.strip()
     )
-    model_unit = _model_unit(cursor_line, lines[1:], width)
+    model_unit = _model_unit(cursor_line, [lines[i] for i in statements], width)
     rescale = (
         model_unit is not None
         and model_unit != width
-        and all(
-            (indent_columns(line, width) - base) % model_unit == 0 for line in lines[1:] if line.strip()
-        )
+        and all((indent_columns(lines[i], width) - base) % model_unit == 0 for i in statements)
     )
     if not mismatched_style and not rescale:
         return text
     rewritten = [lines[0]]
-    for line in lines[1:]:
+    shift = 0
+    for index, line in enumerate(lines[1:], start=1):
         if not line.strip():
             rewritten.append(line)
             continue
         depth = indent_columns(line, width)
-        if rescale and model_unit is not None:
-            depth = max(0, base + (depth - base) * width // model_unit)
-        rewritten.append(render_indent(depth, unit) + line.lstrip(" \t"))
+        if depths[index] > 0:
+            new_depth = max(0, depth + shift)
+        else:
+            new_depth = depth
+            if rescale and model_unit is not None:
+                new_depth = max(0, base + (depth - base) * width // model_unit)
+            shift = new_depth - depth
+        rewritten.append(render_indent(new_depth, unit) + line.lstrip(" \t"))
     return "\n".join(rewritten)
 
 

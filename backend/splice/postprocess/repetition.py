@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from splice.postprocess.base import CompletionContext, Suggestion
+from splice.postprocess.indentation import last_line
 
 MAX_PERIOD = 4
 MIN_LINE_REPEATS = 3
@@ -26,13 +27,15 @@ _IDENTIFIER_CHAR = re.compile(r"[A-Za-z_]")
 
 def remove_repetition(suggestion: Suggestion, context: CompletionContext) -> Suggestion:
     """Keep the first copy of a repeated block of lines or of a pattern repeated within a line."""
-    text = _cut_repeated_lines(suggestion.text)
+    text = _cut_repeated_lines(suggestion.text, last_line(context.prefix))
     text = _cut_inline_repeat(text)
     return suggestion if text == suggestion.text else suggestion.with_text(text)
 
 
-def _cut_repeated_lines(text: str) -> str:
+def _cut_repeated_lines(text: str, cursor_line: str) -> str:
+    # The first line continues the cursor's line; compare it as the whole line it completes.
     lines = text.split("\n")
+    lines[0] = cursor_line + lines[0]
     for start in range(len(lines)):
         for period in range(1, MAX_PERIOD + 1):
             block = lines[start : start + period]
@@ -44,7 +47,7 @@ def _cut_repeated_lines(text: str) -> str:
             while lines[start + repeats * period : start + (repeats + 1) * period] == block:
                 repeats += 1
             if repeats >= MIN_LINE_REPEATS:
-                return "\n".join(lines[: start + period])
+                return "\n".join(lines[: start + period])[len(cursor_line) :]
     return text
 
 

@@ -34,10 +34,10 @@ def truncate_to_scope(suggestion: Suggestion, context: CompletionContext) -> Sug
         return suggestion
     width = unit_columns(context.indent_unit)
     lines = text.split("\n")
-    cursor_line = last_line(context.prefix) + lines[0]
-    body = indent_columns(cursor_line, width)
-    if cursor_line.strip() and ends_with_opener(cursor_line, context.language):
-        body += width  # the cursor's line opens the block the suggestion fills
+    before = last_line(context.prefix)
+    body = indent_columns(before + lines[0], width)
+    if not lines[0].strip() and ends_with_opener(before, context.language):
+        body += width  # the cursor sits right after an opener: the suggestion fills that block
     depths = line_depths(text, context.language)
     kept = len(lines)
     for index in range(1, len(lines)):
@@ -49,6 +49,7 @@ def truncate_to_scope(suggestion: Suggestion, context: CompletionContext) -> Sug
             continue
         if is_closing_line(line):
             kept = index if _document_closes_block(context, body, width) else index + 1
+            closer_here = kept == index and first_line(context.suffix).lstrip()[:1] in tuple(CLOSERS)
             break
         if indent_columns(line, width) < body:
             kept = index

@@ -15,7 +15,7 @@ from splice.postprocess.base import CompletionContext, Suggestion
 
 # Sentinels of the common FIM model families. Anything shaped <|...|>, or the same between DeepSeek's
 # full-width bars (U+FF5C), is a special token in every family that uses the shape; the bare-angle ones
-# are listed one by one because shapes like <s> or <pre> also occur in ordinary code and markup.
+# are listed one by one because shapes like <s>, </s> or <pre> also occur in ordinary code and markup.
 _SPECIAL_TOKEN = re.compile(
     r"<\|[^|<>\s]{1,48}\|>"
     "|<\uff5c[^\uff5c<>\\s]{1,48}\uff5c>"
@@ -23,7 +23,6 @@ _SPECIAL_TOKEN = re.compile(
     r"|issue_start|issue_comment|issue_closed|jupyter_start|jupyter_text|jupyter_code|jupyter_output"
     r"|empty_output|commit_before|commit_msg|commit_after|end_of_turn|start_of_turn)>"
     r"|<(?:PRE|SUF|MID|EOT)>"
-    r"|</s>"
 )
 
 

@@ -27,6 +27,7 @@ class Cursor:
 
     context: TokenArray  # tokens before the cursor, ending with the complete tokens of the current line
     partial: str  # typed text of the current line after the last complete token
+    typed_tokens: int  # complete tokens typed on the current line (the context's tail after its break)
     following: TokenArray  # tokens after the current line: its successor's line break first
     following_line: tuple[int, ...]  # content tokens of the next non-blank line
     indent: str  # the current line's leading whitespace
@@ -48,7 +49,7 @@ def cursor_from_text(vocab: Vocabulary, prefix: str, suffix: str, following_limi
     partial = match.group(0) if match else ""
     complete = typed[: len(typed) - len(partial)]
     current_tokens = (vocab.intern(newline_text(width - previous_width)),
-                      *vocab.line_tokens(complete) if complete else ())
+                      *(vocab.line_tokens(complete) if complete else ()))
     context = np.fromiter(
         (token for line in before_lines for token in line), dtype=np.int32,
         count=sum(len(line) for line in before_lines),
@@ -61,7 +62,7 @@ def cursor_from_text(vocab: Vocabulary, prefix: str, suffix: str, following_limi
     )[:following_limit]
     following_line = after_lines[0][1:] if after_lines else ()
     document = corpus_from_lines([before_lines, after_lines])
-    return Cursor(context=context, partial=partial, following=following, following_line=following_line,
+    return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1, following=following, following_line=following_line,
                   indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document)
 
 

@@ -1,0 +1,202 @@
+"""The embedded engine: fill-in-the-middle suggestions from the code already in the workspace.
+
+No server, GPU or model weights: candidates are copied from places whose surroundings agree with the
+cursor's, found in nested caches (the current document, other open documents and prompt snippets, the
+current directory, the project) and ranked by agreement on both sides of the cursor. Construction is free;
+``start`` indexes the workspace on a daemon thread so the server can answer ``initialize`` at once, and until
+the index is ready the document-level caches still answer. Open documents are kept as live text and lexed
+lazily, so ``document_changed`` costs nothing on the keystroke path. ``generate`` runs its CPU work in a
+worker thread so the event loop stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import structlog
+
+from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.embedded.corpus import TokenCorpus, document_corpus
+from splice.engines.embedded.cursor import Cursor, cursor_from_text
+from splice.engines.embedded.lexer import Vocabulary
+from splice.engines.embedded.occurrences import (
+    Level,
+    Occurrence,
+    by_context_scan,
+    by_following_line_scan,
+    by_following_line_table,
+    by_suffix_index,
+)
+from splice.engines.embedded.project import ProjectIndex, build_project, empty_project
+from splice.engines.embedded.ranking import RankingWeights, ranked_candidates
+from splice.workspace import WalkLimits, is_secret_name, path_excluded
+
+_log = structlog.get_logger()
+
+
+def _normalised(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path)) if path else path
+
+
+class EmbeddedEngine:
+    """Statistical FIM engine over nested caches of the workspace's own code."""
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        *,
+        workspace: Path | None = None,
+        walk_limits: WalkLimits | None = None,
+        weights: RankingWeights | None = None,
+        max_context: int = 48,
+        occurrence_limit: int = 48,
+        min_context: int = 2,
+        max_open_documents: int = 8,
+        max_line_positions: int = 64,
+    ) -> None:
+        self._workspace = workspace
+        self._walk_limits = walk_limits or WalkLimits()
+        self._weights = weights or RankingWeights()
+        self._max_context = max_context
+        self._occurrence_limit = occurrence_limit
+        self._min_context = min_context
+        self._max_open_documents = max_open_documents
+        self._max_line_positions = max_line_positions
+        self._vocab = Vocabulary()
+        self._project: ProjectIndex = empty_project()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        # Live text of open documents, most recently changed last; lexed on first use.
+        self._open: OrderedDict[str, str] = OrderedDict()
+        self._open_corpora: dict[str, tuple[str, TokenCorpus]] = {}
+        self._excluded: dict[str, bool] = {}
+
+    # Lifecycle ----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin indexing the workspace in the background and return at once."""
+        if self._thread is not None:
+            return
+        if self._workspace is None:
+            self._ready.set()
+            return
+        self._thread = threading.Thread(target=self._index, name="splice-embedded-index", daemon=True)
+        self._thread.start()
+
+    def _index(self) -> None:
+        assert self._workspace is not None
+        try:
+            self._project = build_project(self._workspace, self._vocab, self._walk_limits,
+                                          self._max_line_positions)
+        except Exception:  # the index is an optimisation: log and keep serving from open documents
+            _log.exception("embedded.index_failed", root=str(self._workspace))
+        finally:
+            self._ready.set()
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Block until the workspace index is built or ``timeout`` seconds pass; whether it is ready."""
+        return self._ready.wait(timeout)
+
+    async def aclose(self) -> None:
+        """Forget open documents; the daemon indexing thread, if still running, dies with the process."""
+        with self._lock:
+            self._open.clear()
+            self._open_corpora.clear()
+
+    # Documents ----------------------------------------------------------------------------------------
+
+    def _is_private(self, path: str) -> bool:
+        """Whether ``path`` must not feed suggestions: a secret, or excluded by the workspace rules."""
+        cached = self._excluded.get(path)
+        if cached is None:
+            if is_secret_name(os.path.basename(path)):
+                cached = True
+            elif self._workspace is not None:
+                cached = path_excluded(self._workspace, Path(path))
+            else:
+                cached = False
+            self._excluded[path] = cached
+        return cached
+
+    def document_changed(self, path: str, text: str) -> None:
+        """``path`` now holds ``text``: it overrides the disk copy in every cache."""
+        path = _normalised(path)
+        with self._lock:
+            self._open[path] = text
+            self._open.move_to_end(path)
+
+    def document_closed(self, path: str) -> None:
+        """``path`` is closed: its disk copy in the project index is used again."""
+        path = _normalised(path)
+        with self._lock:
+            self._open.pop(path, None)
+            self._open_corpora.pop(path, None)
+
+    def _open_documents(self, current: str) -> tuple[list[TokenCorpus], frozenset[str]]:
+        """Lexed corpora of the most recently changed open documents other than ``current``, and the paths
+        of all open documents (whose disk copies the project level must skip)."""
+        with self._lock:
+            items = list(self._open.items())
+        paths = frozenset(path for path, _ in items)
+        corpora: list[TokenCorpus] = []
+        for path, text in reversed(items):
+            if len(corpora) >= self._max_open_documents:
+                break
+            if path == current or self._is_private(path):
+                continue
+            cached = self._open_corpora.get(path)
+            if cached is None or cached[0] is not text:
+                cached = (text, document_corpus(self._vocab, [(text, 0)]))
+                self._open_corpora[path] = cached
+            corpora.append(cached[1])
+        return corpora, paths
+
+    # Generation ---------------------------------------------------------------------------------------
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        """Candidates for the cursor in ``request``, best first; [] when nothing fits."""
+        return await asyncio.to_thread(self.complete, request)
+
+    def complete(self, request: GenerationRequest) -> list[Candidate]:
+        """The synchronous body of :meth:`generate`, for callers already off the event loop."""
+        current = _normalised(request.prompt.path)
+        if current and is_secret_name(os.path.basename(current)):
+            return []
+        cursor = cursor_from_text(self._vocab, request.document_prefix, request.document_suffix)
+        occurrences = self._occurrences(cursor, current, request)
+        return ranked_candidates(self._vocab, cursor, occurrences, multiline=request.multiline,
+                                 count=request.num_candidates, weights=self._weights)
+
+    def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
+        limit, max_context = self._occurrence_limit, self._max_context
+        found = by_context_scan(cursor.document, cursor, Level.DOCUMENT, max_context=max_context,
+                                limit=limit, min_length=self._min_context)
+        found += by_following_line_scan(cursor.document, cursor, Level.DOCUMENT, max_context=max_context,
+                                        limit=limit)
+        open_corpora, open_paths = self._open_documents(current)
+        snippets = [(s.text, 0) for s in request.prompt.snippets if not is_secret_name(Path(s.path).name)]
+        if snippets:
+            open_corpora.append(document_corpus(self._vocab, snippets))
+        for corpus in open_corpora:
+            found += by_context_scan(corpus, cursor, Level.OPEN, max_context=max_context,
+                                     limit=limit // 2, min_length=self._min_context)
+            found += by_following_line_scan(corpus, cursor, Level.OPEN, max_context=max_context,
+                                            limit=limit // 2)
+        project = self._project
+        if project.paths:
+            excluded = frozenset(
+                number for number in (project.file_number(p) for p in open_paths | {current})
+                if number is not None
+            )
+            directory = project.directory_ids.get(os.path.dirname(current))
+            found += by_suffix_index(project, cursor, excluded_files=excluded, directory=directory,
+                                     max_context=max_context, limit=limit, min_length=self._min_context)
+            found += by_following_line_table(project, cursor, excluded_files=excluded, directory=directory,
+                                             max_context=max_context, limit=limit)
+        return found
