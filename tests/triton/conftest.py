@@ -16,13 +16,19 @@ from triton_support import (
 
 @pytest.fixture(scope="session")
 def artifacts_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tenant directories for the scripted models: 1 = plain, 2 = slow generation, 3 = other middle."""
+    """Tenant directories for the scripted models: 1 = plain, 2 = slow generation, 3 = other
+    middle, 4 = a code workspace for the embedded engine."""
     root = tmp_path_factory.mktemp("artifacts")
     (root / "1").mkdir()
     (root / "2").mkdir()
     (root / "2" / "delay_s.txt").write_text("5")
     (root / "3").mkdir()
     (root / "3" / "middle.txt").write_text("difference = first - second\n")
+    (root / "4").mkdir()
+    (root / "4" / "calc.py").write_text(
+        "def add(first, second):\n    return first + second\n\n\n"
+        "def scale(value, factor):\n    return value * factor\n"
+    )
     return root
 
 

@@ -44,7 +44,7 @@ async def _raw_stream(url: str, model: str, text: str) -> list[str]:
         async with asyncio.timeout(10):
             async for result, error in client.stream_infer(one()):
                 assert error is None, error
-                pieces.append(result.as_numpy("text_output")[0].decode())
+                pieces.append(result.as_numpy("text_output").reshape(-1)[0].decode())
     finally:
         await client.close()
     return pieces
@@ -132,11 +132,11 @@ async def test_lora_task_id_selects_the_tenant_directory(triton: TritonProcess) 
 
 
 @pytest.mark.skipif(not embedded_engine_available(), reason="splice.engines.embedded is not installed")
-async def test_shipped_model_answers_from_the_embedded_engine(triton: TritonProcess) -> None:
-    engine = TritonEngine(TritonSettings(url=triton.grpc_url, model="splice_fim", deadline_s=10))
+async def test_shipped_model_completes_from_the_tenant_workspace(triton: TritonProcess) -> None:
+    # Tenant 4's customization directory holds code; the embedded engine learns the completion from it.
+    engine = TritonEngine(TritonSettings(url=triton.grpc_url, model="splice_fim", deadline_s=20))
     try:
-        candidates = await engine.generate(fim_request(multiline=True))
+        [candidate] = await engine.generate(fim_request(multiline=False, tenant="4"))
     finally:
         await engine.aclose()
-    assert len(candidates) == 1
-    assert isinstance(candidates[0].text, str)
+    assert candidate.text == "return first + second"

@@ -139,6 +139,8 @@ class TritonEngine:
                 self.breaker.record_failure()
             else:
                 self.breaker.release()  # cancelled by the caller: says nothing about the server
+        if not generated.text:
+            return []  # the model had nothing to propose
         return [Candidate(text=generated.text, score=generated.score, origin=self.name)]
 
     async def probe(self) -> bool:

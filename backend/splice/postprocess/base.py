@@ -36,7 +36,7 @@ class Suggestion:
         return replace(self, text=text)
 
 
-class DropSuggestion(Exception):  # noqa: N818 - named for what it does, like structlog's DropEvent
+class DropSuggestion(Exception):
     """Raised by a processor to discard the suggestion; ``reason`` goes to the log."""
 
     def __init__(self, reason: str) -> None:

@@ -94,6 +94,23 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
+def unclosed_openers(text: str, language: str) -> str:
+    """The opening brackets ``text`` leaves open, outermost first: ``"f(a, [b"`` gives ``"(["``."""
+    stack: list[str] = []
+    for _, char in bracket_tokens(text, language):
+        if char in _OPENING:
+            stack.append(char)
+        elif stack and stack[-1] == _PAIRS[char]:
+            stack.pop()
+    return "".join(stack)
+
+
+def closers_for(openers: str) -> str:
+    """The closing brackets that close ``openers``, innermost first."""
+    closing = {opener: closer for closer, opener in _PAIRS.items()}
+    return "".join(closing[opener] for opener in reversed(openers))
+
+
 def unmatched_closers(text: str, language: str) -> str:
     """The closing brackets in ``text`` that close something opened before it, in order: ``"1), 2)"`` gives
     ``"))"``."""

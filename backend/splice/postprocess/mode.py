@@ -16,6 +16,7 @@ from splice.postprocess.indentation import (
     QUOTES,
     TAB_COLUMNS,
     block_openers,
+    ends_with_opener,
     first_line,
     indent_columns,
     last_line,
@@ -77,12 +78,10 @@ def _opens_block(prefix: str, suffix: str, language: str, line: str, line_end: i
     """Whether ``line``, ending at offset ``line_end`` of ``prefix``, ends with a block opener."""
     window = document_window(prefix, suffix)
     tree = window_tree(language, window.source())
-    if tree is None:
-        return line.rstrip().endswith(block_openers(language))
-    # Byte offset of the line's end inside the window.
     window_start = len(prefix) - len(window.before)
-    if line_end < window_start:
-        return line.rstrip().endswith(block_openers(language))
+    if tree is None or line_end - len(line) < window_start:
+        # No grammar, or the opener sits above the window (after a long run of blank lines): text only.
+        return ends_with_opener(line, language)
     line_start_byte = len(prefix[window_start : line_end - len(line)].encode())
     token = _last_code_token(tree, line, line_start_byte)
     if token is None or token.type not in block_openers(language):

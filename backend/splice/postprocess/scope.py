@@ -19,6 +19,7 @@ from splice.postprocess.indentation import (
     indent_columns,
     is_closing_line,
     last_line,
+    leading_whitespace,
     next_nonblank_lines,
     unit_columns,
 )
@@ -38,27 +39,34 @@ def truncate_to_scope(suggestion: Suggestion, context: CompletionContext) -> Sug
     body = indent_columns(before + lines[0], width)
     if not lines[0].strip() and ends_with_opener(before, context.language):
         body += width  # the cursor sits right after an opener: the suggestion fills that block
-    depths = line_depths(text, context.language)
-    kept = len(lines)
+    kept = _kept_lines(lines, body, width, context)
+    result = "\n".join(lines[:kept])
+    rest = first_line(context.suffix)
+    if not rest.strip():
+        # The suffix already holds the cursor line's end; trailing blank lines would only add space.
+        result = result.rstrip()
+    elif kept < len(lines) and is_closing_line(lines[kept]):
+        # The block's closer sits on the cursor's line (``{|}``): end on the line the model gave it.
+        result = result.rstrip() + "\n" + leading_whitespace(lines[kept])
+    return suggestion if result == text else suggestion.with_text(result)
+
+
+def _kept_lines(lines: list[str], body: int, width: int, context: CompletionContext) -> int:
+    """How many of ``lines`` stay inside the block whose body is indented ``body`` columns."""
+    depths = line_depths("\n".join(lines), context.language)
     for index in range(1, len(lines)):
         line = lines[index]
         if index >= MAX_LINES:
-            kept = index
-            break
+            return index
+        if depths[index] < 0:
+            return index  # a closer earlier on the previous lines already left the block
         if not line.strip() or depths[index] > 0:
             continue
         if is_closing_line(line):
-            kept = index if _document_closes_block(context, body, width) else index + 1
-            closer_here = kept == index and first_line(context.suffix).lstrip()[:1] in tuple(CLOSERS)
-            break
+            return index if _document_closes_block(context, body, width) else index + 1
         if indent_columns(line, width) < body:
-            kept = index
-            break
-    result = "\n".join(lines[:kept])
-    if not first_line(context.suffix).strip():
-        # The suffix already holds the cursor line's end; trailing blank lines would only add space.
-        result = result.rstrip()
-    return suggestion if result == text else suggestion.with_text(result)
+            return index
+    return len(lines)
 
 
 def _document_closes_block(context: CompletionContext, body: int, width: int) -> bool:

@@ -53,13 +53,17 @@ def _trim_repeated_tail(text: str, before: str, suffix: str) -> str:
 
 def _retyped_rest(text: str, rest: str, language: str) -> int:
     """How many characters of the rest of the cursor's line ``text`` already types (0 if none)."""
-    code = rest.rstrip()
-    if not code.strip():
+    code = rest.strip()
+    if not code:
         return 0
-    if code.strip(" \t" + CLOSERS + QUOTES):
-        # Ordinary text after the cursor: overwritten only when the suggestion ends with all of it.
-        return len(rest) if text.rstrip().endswith(code.strip()) else 0
-    return _closed_prefix(text, code, language)
+    # Ordinary text after the cursor is overwritten when the suggestion ends with all of it; a bare ``)``
+    # at the end proves nothing, since the suggestion may close a bracket of its own.
+    if code.strip(CLOSERS + QUOTES) and text.rstrip().endswith(code):
+        return len(rest)
+    # Otherwise only the brackets and quotes the editor auto-closed at the start of the rest (the ``)`` of
+    # ``);``) can be retyped, and only those the suggestion itself closes.
+    leading = len(rest) - len(rest.lstrip(" \t" + CLOSERS + QUOTES))
+    return _closed_prefix(text, rest[:leading], language) if rest[:leading].strip() else 0
 
 
 def _closed_prefix(text: str, closers: str, language: str) -> int:

@@ -11,6 +11,7 @@ several candidates for one request (and several processors for one candidate) sh
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import tree_sitter
@@ -21,8 +22,15 @@ from splice.postprocess.indentation import CLOSERS, TAB_COLUMNS, indent_columns
 MAX_LINES_BEFORE = 150
 MAX_LINES_AFTER = 60
 
-# Lines that continue a statement begun above them: a window must not start on one.
-_CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
+# A label (``retry:``, ``public:``) rather than the start of a definition. Python has no labels; of its
+# one-word block lines only ``try:`` starts a statement (``else:`` and ``finally:`` are continuations).
+_LABEL = re.compile(r"(?!try\b)[A-Za-z_]\w*\s*:(?!:)\s*(?:$|//|/\*)")
+
+# Lines that continue a statement or body begun above them: a window must not start on one. C++ access
+# specifiers and switch labels sit at the left margin inside a body.
+_CONTINUATIONS = frozenset({
+    "else", "elif", "except", "finally", "catch", "public", "private", "protected", "case", "default",
+})
 
 
 @dataclass(frozen=True)
@@ -41,10 +49,11 @@ class Window:
         return self.before + insertion + self.after[replace_suffix:]
 
 
-def document_window(prefix: str, suffix: str) -> Window:
-    """The region of the document that a suggestion at the cursor can affect."""
-    start, start_indent = _window_start(prefix)
-    end = _window_end(suffix, start_indent)
+def document_window(prefix: str, suffix: str, scale: int = 1) -> Window:
+    """The region of the document that a suggestion at the cursor can affect; ``scale`` widens the bounds
+    for a second look when the first window turned out not to be self-contained."""
+    start, start_indent = _window_start(prefix, MAX_LINES_BEFORE * scale)
+    end = _window_end(suffix, start_indent, MAX_LINES_AFTER * scale)
     return Window(before=prefix[start:], after=suffix[:end])
 
 
@@ -53,15 +62,15 @@ def _is_starter(line: str) -> bool:
     if not stripped or stripped[0] in CLOSERS:
         return False
     word = stripped.split(maxsplit=1)[0].rstrip(":{(")
-    return word not in _CONTINUATIONS
+    return word not in _CONTINUATIONS and not _LABEL.match(stripped)
 
 
-def _window_start(prefix: str) -> tuple[int, int]:
+def _window_start(prefix: str, max_lines: int) -> tuple[int, int]:
     """Offset in ``prefix`` of the line the window starts on, and that line's indentation."""
     line_end = len(prefix)
     line_start = prefix.rfind("\n") + 1
     best: tuple[int, int] | None = None
-    for _ in range(MAX_LINES_BEFORE):
+    for _ in range(max_lines):
         line_start = prefix.rfind("\n", 0, line_end) + 1
         line = prefix[line_start:line_end]
         if _is_starter(line):
@@ -77,12 +86,12 @@ def _window_start(prefix: str) -> tuple[int, int]:
     return best if best is not None else (line_start, 0)
 
 
-def _window_end(suffix: str, start_indent: int) -> int:
+def _window_end(suffix: str, start_indent: int, max_lines: int) -> int:
     """Offset in ``suffix`` where the window stops: the next definition at the window's starting depth."""
     line_start = suffix.find("\n") + 1
     if line_start == 0:
         return len(suffix)
-    for _ in range(MAX_LINES_AFTER):
+    for _ in range(max_lines):
         line_end = suffix.find("\n", line_start)
         line = suffix[line_start:] if line_end < 0 else suffix[line_start:line_end]
         if line.strip():
@@ -125,8 +134,12 @@ def error_count(node: tree_sitter.Node) -> int:
 
 
 def enclosing_brace_block(tree: tree_sitter.Tree, cursor_byte: int) -> tree_sitter.Node | None:
-    """The innermost ``{ ... }`` node whose opening brace lies before ``cursor_byte``."""
-    node: tree_sitter.Node | None = tree.root_node.descendant_for_byte_range(cursor_byte, cursor_byte)
+    """The innermost ``{ ... }`` node whose opening brace lies before ``cursor_byte`` and which contains
+    the cursor, or which the parser closed with an invented brace before reaching it."""
+    found = None
+    node: tree_sitter.Node | None = tree.root_node
+    # Walk down the path of last children starting before the cursor: a block closed by a MISSING brace
+    # ends where its text ends, before trailing whitespace, so it need not span the cursor.
     while node is not None:
         children = node.children
         if (
@@ -135,9 +148,9 @@ def enclosing_brace_block(tree: tree_sitter.Tree, cursor_byte: int) -> tree_sitt
             and children[0].end_byte <= cursor_byte
             and (node.end_byte > cursor_byte or children[-1].is_missing)
         ):
-            return node
-        node = node.parent
-    return None
+            found = node
+        node = next((child for child in reversed(children) if child.start_byte < cursor_byte), None)
+    return found
 
 
 def is_closed_block(block: tree_sitter.Node) -> bool:

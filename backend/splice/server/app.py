@@ -137,7 +137,7 @@ class LanguageServer:
         """Stop serving: exit code 0 after shutdown, 1 otherwise."""
         self.exit_code = 0 if self.shutdown_requested else 1
         if self.connection is not None:
-            self.connection.closed.set()
+            self.connection.close()
 
     async def _watch_parent(self, pid: int) -> None:
         while True:
@@ -148,7 +148,7 @@ class LanguageServer:
                 log.info("parent_process_gone", pid=pid)
                 self.exit_code = 1
                 if self.connection is not None:
-                    self.connection.closed.set()
+                    self.connection.close()
                 return
             except PermissionError:
                 pass  # exists, owned by someone else

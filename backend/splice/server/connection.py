@@ -9,7 +9,6 @@ answered with RequestCancelled (-32800). Method dispatch goes through ``jsonrpcs
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,7 +34,6 @@ Handler = Callable[..., Awaitable[Any]]
 def request_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Result]]:
     """Adapt ``fn(server, params)`` to jsonrpcserver: Splice errors become JSON-RPC errors."""
 
-    @functools.wraps(fn)
     async def wrapper(server: Any, /, *args: Any, **params: Any) -> Result:
         if args:
             return Error(-32602, "params must be an object, not an array")
@@ -45,14 +43,13 @@ def request_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitabl
             payload = error_payload(exc)
             return Error(payload["code"], payload["message"], payload.get("data"))
 
-    return wrapper
+    return _named(wrapper, fn)
 
 
 def notification_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[Result]]:
     """Adapt ``fn(server, params)`` for notifications: failures are logged (there is nobody to reply to)
     and shown to the person when the error says so."""
 
-    @functools.wraps(fn)
     async def wrapper(server: Any, /, *args: Any, **params: Any) -> Result:
         try:
             if args:
@@ -65,6 +62,15 @@ def notification_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., Aw
             log.exception("notification_crashed", method=fn.__name__)
         return Success(None)
 
+    return _named(wrapper, fn)
+
+
+def _named(wrapper: Callable[..., Awaitable[Result]], fn: Callable[..., Any]) -> Callable[..., Awaitable[Result]]:
+    # Not functools.wraps: jsonrpcserver checks params against the signature, and ``__wrapped__`` would make
+    # it check against ``fn(server, params)`` instead of the wrapper's ``**params``.
+    wrapper.__name__ = fn.__name__
+    wrapper.__qualname__ = fn.__qualname__
+    wrapper.__doc__ = fn.__doc__
     return wrapper
 
 
@@ -81,6 +87,12 @@ class Connection:
         self.pending: dict[Any, asyncio.Future[Any]] = {}
         self._next_id = 0
         self.closed = asyncio.Event()
+
+    def close(self) -> None:
+        """Stop serving: the reader sees end of input, so a pending read returns at once."""
+        self.closed.set()
+        if not self.reader.at_eof():
+            self.reader.feed_eof()
 
     # Output --------------------------------------------------------------------------------------------
 
@@ -153,9 +165,9 @@ class Connection:
             return
         if is_request and method in CONCURRENT:
             request_id = message["id"]
-            task = asyncio.create_task(self._serve_request(message))
+            task = asyncio.create_task(self._dispatch(message))
             self.tasks[request_id] = task
-            task.add_done_callback(lambda _t, rid=request_id: self.tasks.pop(rid, None))
+            task.add_done_callback(lambda t, rid=request_id: self._finished(rid, t))
             self.server.request_started(method, request_id, message.get("params"))
             return
         await self._dispatch(message)
@@ -167,12 +179,16 @@ class Connection:
         if task is not None:
             task.cancel()
 
-    async def _serve_request(self, message: dict[str, Any]) -> None:
-        try:
-            await self._dispatch(message)
-        except asyncio.CancelledError:
+    def _finished(self, request_id: Any, task: asyncio.Task[None]) -> None:
+        # A done callback rather than ``except CancelledError`` in the task: a task cancelled before its
+        # first step never enters its own body, yet its request still needs an answer.
+        self.tasks.pop(request_id, None)
+        if task.cancelled():
             exc = RequestCancelledError("Request cancelled")
-            self.reply_error(message["id"], exc.code, exc.message)
+            self.reply_error(request_id, exc.code, exc.message)
+        elif task.exception() is not None:
+            log.error("request_crashed", id=request_id, error=repr(task.exception()))
+            self.reply_error(request_id, -32603, f"Internal error: {task.exception()!r}")
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         response = await dispatch_to_serializable(

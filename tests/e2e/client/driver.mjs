@@ -14,7 +14,7 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
   CancellationTokenSource,
-} from "vscode-jsonrpc/node.js";
+} from "vscode-jsonrpc/node";
 import {
   InitializeRequest,
   InitializedNotification,
@@ -26,7 +26,7 @@ import {
   InlineCompletionRequest,
   CompletionRequest,
   ShowMessageNotification,
-} from "vscode-languageserver-protocol/node.js";
+} from "vscode-languageserver-protocol/node";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const [scenarioName, rawArgs] = process.argv.slice(2);

@@ -20,7 +20,9 @@ def context(
     )
 
 
-def run(processor: Processor, text: str, ctx: CompletionContext, replace_suffix: int = 0) -> Suggestion | None:
+def run(
+    processor: Processor, text: str, ctx: CompletionContext, replace_suffix: int = 0
+) -> Suggestion | None:
     """The processor's output, or None when it drops the suggestion."""
     try:
         return processor(Suggestion(text, replace_suffix), ctx)

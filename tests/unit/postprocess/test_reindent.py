@@ -9,7 +9,10 @@ from .support import context, text_of
 
 def test_two_space_body_in_a_four_space_file() -> None:
     ctx = context("def total(items):\n    ", multiline=True)
-    raw = "result = 0\n    for item in items:\n      result += item\n      if item:\n        break\n    return result"
+    raw = (
+        "result = 0\n    for item in items:\n      result += item\n      if item:\n        break\n"
+        "    return result"
+    )
     assert text_of(fix_indentation, raw, ctx) == (
         "result = 0\n    for item in items:\n        result += item\n        if item:\n"
         "            break\n    return result"

@@ -54,8 +54,8 @@ class EmbeddedEngine:
         walk_limits: WalkLimits | None = None,
         weights: RankingWeights | None = None,
         max_context: int = 48,
-        occurrence_limit: int = 48,
-        min_context: int = 2,
+        occurrence_limit: int = 160,
+        min_context: int = 1,
         max_open_documents: int = 8,
         max_line_positions: int = 64,
     ) -> None:

@@ -37,6 +37,10 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+# Whole-line comments are prose: unique text that would cut every context match short, so they are
+# dropped like blank lines. ``#include``-style directives are code and stay.
+_COMMENT_LINE = re.compile(r"#(?:[ !#]|$)|//")
+
 SEPARATOR = 0  # between files in a concatenated corpus; never equal to a real token
 _SEPARATOR_TEXT = "\x00<sep>"
 _LINE_CACHE_LIMIT = 400_000
@@ -131,7 +135,7 @@ class Vocabulary:
         previous = base_indent
         for line in lines:
             stripped = line.lstrip(" \t")
-            if not stripped:
+            if not stripped or _COMMENT_LINE.match(stripped):
                 continue
             width = indentation_width(line)
             yield (self.intern(newline_text(width - previous)), *self.line_tokens(stripped.rstrip()))

@@ -182,9 +182,10 @@ def stream_pieces(text: str, chunks: int) -> list[str]:
 def _response(text: str, log_prob: float) -> Any:
     return pb_utils.InferenceResponse(
         output_tensors=[
-            pb_utils.Tensor("text_output", np.array([text.encode("utf-8")], dtype=np.object_)),
-            pb_utils.Tensor("output_log_probs", np.array([[log_prob]], dtype=np.float32)),
-            pb_utils.Tensor("cum_log_probs", np.array([log_prob], dtype=np.float32)),
+            # Leading 1: the batch dimension (max_batch_size > 0); one request per response.
+            pb_utils.Tensor("text_output", np.array([[text.encode("utf-8")]], dtype=np.object_)),
+            pb_utils.Tensor("output_log_probs", np.array([[[log_prob]]], dtype=np.float32)),
+            pb_utils.Tensor("cum_log_probs", np.array([[log_prob]], dtype=np.float32)),
         ]
     )
 
@@ -221,7 +222,14 @@ async def start_engine(factory: str, workspace: Path | None, timeout: float) -> 
     if hasattr(engine, "start"):
         await _maybe_await(engine.start())
     if hasattr(engine, "wait_until_ready"):
-        await _maybe_await(engine.wait_until_ready(timeout))
+        wait = engine.wait_until_ready
+        # A blocking wait runs in a thread so other tenants' requests keep being served meanwhile.
+        if inspect.iscoroutinefunction(wait):
+            ready = await wait(timeout)
+        else:
+            ready = await asyncio.to_thread(wait, timeout)
+        if ready is False:
+            raise RuntimeError(f"engine for {workspace or 'no workspace'} not ready after {timeout:.0f}s")
     return engine
 
 
