@@ -70,7 +70,7 @@ def _camel(name: str) -> str:
 
 def _coerce(raw: Any, kind: type, *, from_env: bool) -> Any:
     """Convert ``raw`` to ``kind``; raises ValueError/TypeError when it cannot be."""
-    if kind is bool or isinstance(raw, bool) and kind is not str:
+    if kind is bool or (isinstance(raw, bool) and kind is not str):
         raise TypeError("not a number")
     if from_env:
         return kind(raw.strip())

@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from splice.errors import DocumentRejectedError, InvalidParamsError, PositionOutOfRangeError, UnknownDocumentError
+from splice.errors import (
+    DocumentRejectedError,
+    InvalidParamsError,
+    PositionOutOfRangeError,
+    UnknownDocumentError,
+)
 
 PositionEncoding = Literal["utf-16", "utf-8", "utf-32"]
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -111,7 +111,9 @@ class CompletionPipeline:
                 continue
             seen.add(suggestion.text)
             text = suggestion.text if request.eol == "\n" else suggestion.text.replace("\n", request.eol)
-            result.proposals.append(Proposal(text=text, replace_suffix=suggestion.replace_suffix, score=candidate.score))
+            result.proposals.append(
+                Proposal(text=text, replace_suffix=suggestion.replace_suffix, score=candidate.score)
+            )
             if len(result.proposals) >= limit:
                 break
         done = time.perf_counter()

@@ -15,13 +15,16 @@ _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 # Words so common across languages that they say nothing about what code is about.
 STOPWORDS = frozenset(
-    """
-    and as assert async await break case catch char class const continue def default del do double elif
-    else enum export extends false final finally float fn for from func function go if impl import in int
-    interface is let long match mod mut new none not null or package pass private protected pub public raise
-    return self static str string struct super switch this throw throws true try type typeof use var void
-    while with yield the a an of to i j k x y n
-    """.split()
+    [
+        "and", "as", "assert", "async", "await", "break", "case", "catch", "char", "class", "const",
+        "continue", "def", "default", "del", "do", "double", "elif", "else", "enum", "export", "extends",
+        "false", "final", "finally", "float", "fn", "for", "from", "func", "function", "go", "if", "impl",
+        "import", "in", "int", "interface", "is", "let", "long", "match", "mod", "mut", "new", "none", "not",
+        "null", "or", "package", "pass", "private", "protected", "pub", "public", "raise", "return", "self",
+        "static", "str", "string", "struct", "super", "switch", "this", "throw", "throws", "true", "try",
+        "type", "typeof", "use", "var", "void", "while", "with", "yield", "the", "a", "an", "of", "to", "i",
+        "j", "k", "x", "y", "n",
+    ]
 )
 
 

@@ -22,8 +22,8 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
     embedded = EmbeddedEngine(workspace=workspace)
     if not wants_triton(settings):
         return embedded
-    from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton is used
-    from splice.engines.triton import TritonEngine  # noqa: PLC0415
+    from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton serves
+    from splice.engines.triton import TritonEngine  # noqa: PLC0415 - as above
 
     primary = TritonEngine(url=settings.triton_url, model=settings.triton_model,
                            deadline_ms=settings.deadline_ms)

@@ -13,23 +13,24 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from splice import config
 from splice.config import Settings
-from splice.context.builder import PromptBuilder
 from splice.context.snippets import OpenFileSnippets, SourceDocument
-from splice.context.tokens import TokenCounter
 from splice.documents import DocumentStore, TextDocument
 from splice.engines.base import DocumentObserver, Engine
-from splice.engines.factory import create_engine, embedded_of
 from splice.errors import DocumentRejectedError, SpliceError
+from splice.languages import language_for_path
 from splice.logging import get_logger
-from splice.pipeline import CompletionInput, CompletionPipeline
 from splice.server.connection import INVALID_REQUEST, SERVER_NOT_INITIALIZED, Connection
 from splice.server.params import display_path, field, uri_to_path
+
+if TYPE_CHECKING:
+    from splice.context.tokens import TokenCounter
+    from splice.pipeline import CompletionPipeline
 
 log = get_logger()
 
@@ -63,7 +64,7 @@ class LanguageServer:
         self.initialized = False
         self.shutdown_requested = False
         self.exit_code: int | None = None
-        self.counter = TokenCounter.load()
+        self.counter: TokenCounter | None = None
         self.snippets = OpenFileSnippets(settings.snippet_window_lines)
         self._engine_override = engine
         self.engine: Engine | None = engine
@@ -114,7 +115,6 @@ class LanguageServer:
         self.configure(field(params, "initializationOptions", optional=True), source="initializationOptions")
         self.root = _workspace_root(params)
         self.initialized = True
-        self._start_engine()
         parent = params.get("processId")
         if isinstance(parent, int) and not isinstance(parent, bool) and parent > 0:
             self._watch = asyncio.create_task(self._watch_parent(parent))
@@ -122,7 +122,11 @@ class LanguageServer:
                  client=params.get("clientInfo"))
 
     def on_initialized(self) -> None:
-        """Flush queued messages."""
+        """Start the engine and flush queued messages.
+
+        The engine starts here, after the ``initialize`` reply has gone out, because importing and
+        creating it is the slowest part of start-up and the editor waits for that reply."""
+        self.ensure_engine()
         queued, self._queued_messages = self._queued_messages, []
         for kind, message in queued:
             self.show_message(kind, message)
@@ -166,7 +170,7 @@ class LanguageServer:
             log.warning("invalid_setting", problem=problem)
             self.show_message(MESSAGE_WARNING, problem)
         self.documents.max_bytes = self.settings.max_document_bytes
-        if self.initialized and self.settings != before:
+        if self.pipeline is not None and self.settings != before:
             engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms")
             if any(getattr(before, k) != getattr(self.settings, k) for k in engine_keys):
                 old = self.engine
@@ -176,7 +180,16 @@ class LanguageServer:
             else:
                 self._build_pipeline()
 
+    def ensure_engine(self) -> None:
+        """Start the engine if it is not running yet (a client may skip ``initialized``)."""
+        if self.pipeline is None:
+            self._start_engine()
+
     def _start_engine(self) -> None:
+        # Imported here: the engine, the tokenizer and the grammars are the slow part of start-up, and the
+        # editor is waiting for the ``initialize`` reply.
+        from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415
+
         if self._engine_override is not None:
             self.engine = self._engine_override
         else:
@@ -190,7 +203,13 @@ class LanguageServer:
         self._build_pipeline()
 
     def _build_pipeline(self) -> None:
+        from splice.context.builder import PromptBuilder  # noqa: PLC0415 - see _start_engine
+        from splice.context.tokens import TokenCounter  # noqa: PLC0415
+        from splice.pipeline import CompletionPipeline  # noqa: PLC0415
+
         assert self.engine is not None
+        if self.counter is None:
+            self.counter = TokenCounter.load()
         self.snippets.window_lines = self.settings.snippet_window_lines
         builder = PromptBuilder(self.settings, self.counter, self.snippets)
         self.pipeline = CompletionPipeline(self.settings, builder, self.engine)
@@ -209,6 +228,8 @@ class LanguageServer:
             self.engine.document_closed(path)
 
     def _observe(self, doc: TextDocument) -> None:
+        if self.engine is None:
+            return  # observed when the engine starts
         path = uri_to_path(doc.uri)
         if path is not None and isinstance(self.engine, DocumentObserver):
             self.engine.document_changed(path, doc.text.replace("\r\n", "\n"))
@@ -238,6 +259,7 @@ class LanguageServer:
         word_start: bool = False,
     ) -> list[IssuedCompletion]:
         """Suggestions at a position, shaped as editor items (insert text plus the range it replaces)."""
+        self.ensure_engine()
         assert self.pipeline is not None
         completion_id_base = uuid.uuid4().hex[:16]
         structlog.contextvars.bind_contextvars(request_id=completion_id_base)
@@ -253,6 +275,8 @@ class LanguageServer:
                 while start > 0 and (doc.text[start - 1].isalnum() or doc.text[start - 1] == "_"):
                     start -= 1
                 head = doc.text[start:cursor]
+            from splice.pipeline import CompletionInput  # noqa: PLC0415 - loaded with the engine
+
             request = CompletionInput(
                 path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
@@ -290,7 +314,7 @@ class LanguageServer:
 
 
 def _language(doc: TextDocument) -> str:
-    from splice.languages import language_for_path  # noqa: PLC0415 - keep the import local to the fallback
+    from splice.languages import language_for_path
 
     if doc.language_id and doc.language_id != "plaintext":
         return doc.language_id

@@ -9,6 +9,7 @@ answered with RequestCancelled (-32800). Method dispatch goes through ``jsonrpcs
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,6 +64,11 @@ def notification_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., Aw
         return Success(None)
 
     return _named(wrapper, fn)
+
+
+def _already_decoded(message: Any) -> Any:
+    # The framing layer decoded the JSON once; jsonrpcserver must not decode it again.
+    return message
 
 
 def _named(wrapper: Callable[..., Awaitable[Result]], fn: Callable[..., Any]) -> Callable[..., Awaitable[Result]]:
@@ -167,7 +173,7 @@ class Connection:
             request_id = message["id"]
             task = asyncio.create_task(self._dispatch(message))
             self.tasks[request_id] = task
-            task.add_done_callback(lambda t, rid=request_id: self._finished(rid, t))
+            task.add_done_callback(functools.partial(self._finished, request_id))
             self.server.request_started(method, request_id, message.get("params"))
             return
         await self._dispatch(message)
@@ -192,7 +198,7 @@ class Connection:
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         response = await dispatch_to_serializable(
-            message, methods=self.methods, context=self.server, deserializer=lambda m: m
+            message, methods=self.methods, context=self.server, deserializer=_already_decoded
         )
         if response is not None:
             self.writer.write(response)

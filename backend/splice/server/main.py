@@ -11,7 +11,7 @@ import asyncio
 import os
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from splice import config
 from splice.logging import configure, get_logger

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from splice.config import Settings
@@ -75,7 +77,7 @@ def test_snippets_never_overlap_within_one_document() -> None:
     text = "".join(f"alpha_beta_gamma_{i} = delta_epsilon({i})\n" for i in range(100))
     found = OpenFileSnippets(window_lines=10).find("alpha beta gamma delta epsilon", [_doc("x.py", text)], 5)
     spans = sorted((s.start_line, s.end_line) for s in found)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
 def test_snippet_cache_follows_document_version() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from splice.protocol.framing import FrameParser, FrameWriter, encode_message
 

@@ -36,10 +36,18 @@ class Cursor:
     document: TokenCorpus  # the live document without the current line, as a corpus
 
 
-def cursor_from_text(vocab: Vocabulary, prefix: str, suffix: str, following_limit: int = 64) -> Cursor:
-    """Tokenize the document around the cursor."""
+def cursor_from_text(
+    vocab: Vocabulary, prefix: str, suffix: str, *, following_limit: int = 64, lines_before: int = 2500,
+    lines_after: int = 1000,
+) -> Cursor:
+    """Tokenize the document around the cursor, within a window of lines on either side.
+
+    The window bounds the cost on very long documents; the project level still covers the rest of the code.
+    """
     head, _, current = prefix.rpartition("\n")
     rest_of_line, _, tail = suffix.partition("\n")
+    head = _last_lines(head, lines_before)
+    tail = _first_lines(tail, lines_after)
     indent = current[: len(current) - len(current.lstrip(" \t"))]
     typed = current[len(indent):]
     width = indentation_width(current)
@@ -62,8 +70,29 @@ def cursor_from_text(vocab: Vocabulary, prefix: str, suffix: str, following_limi
     )[:following_limit]
     following_line = after_lines[0][1:] if after_lines else ()
     document = corpus_from_lines([before_lines, after_lines])
-    return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1, following=following, following_line=following_line,
+    return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1,
+                  following=following, following_line=following_line,
                   indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document)
+
+
+def _last_lines(text: str, count: int) -> str:
+    """The last ``count`` lines of ``text``."""
+    cut = len(text)
+    for _ in range(count):
+        cut = text.rfind("\n", 0, cut)
+        if cut < 0:
+            return text
+    return text[cut + 1:]
+
+
+def _first_lines(text: str, count: int) -> str:
+    """The first ``count`` lines of ``text``."""
+    cut = -1
+    for _ in range(count):
+        cut = text.find("\n", cut + 1)
+        if cut < 0:
+            return text
+    return text[:cut]
 
 
 def _last_indentation(text: str) -> int:

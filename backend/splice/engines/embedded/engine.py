@@ -54,7 +54,7 @@ class EmbeddedEngine:
         walk_limits: WalkLimits | None = None,
         weights: RankingWeights | None = None,
         max_context: int = 48,
-        occurrence_limit: int = 160,
+        occurrence_limit: int = 64,
         min_context: int = 1,
         max_open_documents: int = 8,
         max_line_positions: int = 64,

@@ -44,6 +44,7 @@ _COMMENT_LINE = re.compile(r"#(?:[ !#]|$)|//")
 SEPARATOR = 0  # between files in a concatenated corpus; never equal to a real token
 _SEPARATOR_TEXT = "\x00<sep>"
 _LINE_CACHE_LIMIT = 400_000
+_MISSING: object = object()
 
 
 def newline_text(delta: int) -> str:
@@ -77,6 +78,8 @@ class Vocabulary:
         self._deltas: list[int] = [0]
         self._lock = threading.Lock()
         self._line_cache: dict[str, tuple[int, ...]] = {}
+        self._raw_cache: dict[str, tuple[int, tuple[int, ...]] | None] = {}
+        self._break_ids: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -133,13 +136,32 @@ class Vocabulary:
     def line_stream(self, lines: Iterable[str], base_indent: int = 0) -> Iterable[tuple[int, ...]]:
         """Per non-blank line, the tuple (line-break token, content tokens...)."""
         previous = base_indent
+        raw_cache = self._raw_cache
+        breaks = self._break_ids
         for line in lines:
-            stripped = line.lstrip(" \t")
-            if not stripped or _COMMENT_LINE.match(stripped):
+            lexed = raw_cache.get(line, _MISSING)
+            if lexed is _MISSING:
+                lexed = self._lex_raw(line)
+            if lexed is None:
                 continue
-            width = indentation_width(line)
-            yield (self.intern(newline_text(width - previous)), *self.line_tokens(stripped.rstrip()))
+            width, content = lexed
+            delta = width - previous
+            token = breaks.get(delta)
+            if token is None:
+                token = breaks[delta] = self.intern(newline_text(delta))
+            yield (token, *content)
             previous = width
+
+    def _lex_raw(self, line: str) -> tuple[int, tuple[int, ...]] | None:
+        """A raw line's indentation and content tokens (None for blank and comment lines), cached."""
+        stripped = line.lstrip(" \t")
+        lexed = None
+        if stripped and not _COMMENT_LINE.match(stripped):
+            lexed = (indentation_width(line), self.line_tokens(stripped.rstrip()))
+        if len(self._raw_cache) >= _LINE_CACHE_LIMIT:
+            self._raw_cache.clear()
+        self._raw_cache[line] = lexed
+        return lexed
 
     def join(self, tokens: Iterable[int]) -> str:
         """The source text of content tokens (no line breaks among them)."""

@@ -54,7 +54,8 @@ class ProjectIndex:
 def empty_project() -> ProjectIndex:
     corpus = corpus_from_lines([])
     return ProjectIndex(root=None, corpus=corpus, suffix_index=ReversedSuffixIndex(corpus.tokens),
-                        paths=(), path_numbers={}, directories=np.zeros(0, dtype=np.int32), directory_ids={}, line_table={})
+                        paths=(), path_numbers={}, directories=np.zeros(0, dtype=np.int32),
+                        directory_ids={}, line_table={})
 
 
 def build_project(root: Path, vocab: Vocabulary, limits: WalkLimits, max_line_positions: int) -> ProjectIndex:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pydivsufsort
+import pydivsufsort  # type: ignore[import-untyped]  # ships no type information
 
 from splice.engines.embedded.lexer import TokenArray
 

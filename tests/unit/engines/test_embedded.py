@@ -1,0 +1,187 @@
+"""The embedded engine: nested caches, two-sided ranking, live documents, privacy, and its index parts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from splice.context.prompt import FimPrompt
+from splice.engines.base import DocumentObserver, Engine, GenerationRequest
+from splice.engines.embedded import EmbeddedEngine
+from splice.engines.embedded.lexer import Vocabulary
+from splice.engines.embedded.matching import context_matches
+from splice.engines.embedded.suffix_index import ReversedSuffixIndex
+
+
+def request_at(path: Path, text: str, marker: str = "<|>", *, multiline: bool = False,
+               count: int = 4) -> GenerationRequest:
+    prefix, suffix = text.split(marker)
+    return GenerationRequest(
+        prompt=FimPrompt(path=str(path), language="python", prefix=prefix, suffix=suffix),
+        document_prefix=prefix, document_suffix=suffix, multiline=multiline, num_candidates=count,
+    )
+
+
+async def ready_engine(workspace: Path | None) -> EmbeddedEngine:
+    engine = EmbeddedEngine(workspace=workspace)
+    await engine.start()
+    assert engine.wait_until_ready(30)
+    return engine
+
+
+async def first_line(engine: EmbeddedEngine, request: GenerationRequest) -> str:
+    candidates = await engine.generate(request)
+    return candidates[0].text.split("\n")[0] if candidates else ""
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_engine_satisfies_both_protocols() -> None:
+    engine = EmbeddedEngine(workspace=None)
+    assert isinstance(engine, Engine) and isinstance(engine, DocumentObserver)
+    assert engine.name == "embedded"
+
+
+async def test_repeated_pattern_in_file_is_completed(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    text = (
+        "def load(path):\n"
+        "    with open(path, encoding='utf-8') as handle:\n"
+        "        return handle.read()\n"
+        "\n"
+        "def load_lines(path):\n"
+        "    with open(path, encoding='utf-8') as handle:\n"
+        "        <|>\n"
+    )
+    assert await first_line(engine, request_at(tmp_path / "m.py", text)) == "return handle.read()"
+
+
+async def test_partial_word_is_completed_not_repeated(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    text = "x = compute_total(items)\nprint(x)\ny = compute_<|>\n"
+    assert await first_line(engine, request_at(tmp_path / "m.py", text)) == "total(items)"
+
+
+async def test_more_local_cache_wins_over_project(tmp_path: Path) -> None:
+    write(tmp_path, "other/far.py", "def setup(app):\n    app.register(remote_handler)\n")
+    current = tmp_path / "pkg" / "here.py"
+    text = ("def setup(app):\n    app.register(local_handler)\n\n"
+            "def setup(app):\n    app.register(<|>\n")
+    write(tmp_path, "pkg/here.py", text.replace("<|>", ""))
+    engine = await ready_engine(tmp_path)
+    assert await first_line(engine, request_at(current, text)) == "local_handler)"
+
+
+async def test_project_supplies_patterns_from_other_files(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", "def area(shape):\n    width, height = shape.size\n    return width * height\n")
+    engine = await ready_engine(tmp_path)
+    text = "def perimeter(shape):\n    width, height = shape.size\n    <|>\n"
+    assert await first_line(engine, request_at(tmp_path / "b.py", text)) == "return width * height"
+
+
+async def test_suffix_decides_between_equally_likely_lines(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    body = (
+        "if ready:\n    start()\n    log('started')\n"
+        "if ready:\n    stop()\n    log('stopped')\n"
+    )
+    stopped = await first_line(engine, request_at(tmp_path / "m.py", body + "if ready:\n    <|>\n    log('stopped')\n"))
+    started = await first_line(engine, request_at(tmp_path / "m.py", body + "if ready:\n    <|>\n    log('started')\n"))
+    assert (stopped, started) == ("stop()", "start()")
+
+
+async def test_document_changed_overrides_disk_and_close_restores_it(tmp_path: Path) -> None:
+    other = write(tmp_path, "other.py", "def go():\n    return from_disk()\n")
+    engine = await ready_engine(tmp_path)
+    request = request_at(tmp_path / "new.py", "def go():\n    <|>\n")
+    assert await first_line(engine, request) == "return from_disk()"
+    engine.document_changed(str(other), "def go():\n    return from_editor()\n")
+    assert await first_line(engine, request) == "return from_editor()"
+    engine.document_closed(str(other))
+    assert await first_line(engine, request) == "return from_disk()"
+
+
+async def test_secret_and_ignored_files_are_not_indexed(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "API_TOKEN = 'hunter2-secret'\n")
+    write(tmp_path, ".gitignore", "private/\n")
+    write(tmp_path, "private/keys.py", "API_TOKEN = 'ignored-secret'\n")
+    write(tmp_path, "id_rsa", "API_TOKEN = 'key-secret'\n")
+    engine = await ready_engine(tmp_path)
+    engine.document_changed(str(tmp_path / ".env"), "API_TOKEN = 'opened-secret'\n")
+    candidates = await engine.generate(request_at(tmp_path / "app.py", "API_TOKEN = <|>\n"))
+    assert not any("secret" in c.text for c in candidates)
+    assert await engine.generate(request_at(tmp_path / ".env", "API_TOKEN = 'a'\nAPI_TOKEN = <|>\n")) == []
+
+
+async def test_empty_workspace_and_empty_document_give_nothing(tmp_path: Path) -> None:
+    engine = await ready_engine(tmp_path)
+    assert await engine.generate(request_at(tmp_path / "m.py", "<|>")) == []
+    assert await engine.generate(request_at(tmp_path / "m.py", "\n\n<|>\n\n")) == []
+    await engine.aclose()
+
+
+async def test_start_returns_at_once_and_indexing_finishes(tmp_path: Path) -> None:
+    for i in range(200):
+        write(tmp_path, f"m{i}.py", f"def f{i}(x):\n    return x + {i}\n")
+    engine = EmbeddedEngine(workspace=tmp_path)
+    began = time.perf_counter()
+    await engine.start()
+    assert time.perf_counter() - began < 0.05
+    assert engine.wait_until_ready(30)
+    assert await first_line(engine, request_at(tmp_path / "new.py", "def f7(x):\n    <|>\n")) == \
+        "return x + 7"
+
+
+async def test_multiline_request_gets_the_block(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    text = ("for item in items:\n    if item.ready:\n        item.run()\n\n"
+            "done = True\n<|>\n")
+    candidates = await engine.generate(request_at(tmp_path / "m.py", text.replace(
+        "<|>", "for item in items:\n    <|>"), multiline=True))
+    assert candidates[0].text == "if item.ready:\n        item.run()"
+
+
+async def test_generate_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    text = "\n".join(f"value_{i} = compute({i})" for i in range(3000)) + "\nvalue_9 = <|>\n"
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await engine.generate(request_at(tmp_path / "m.py", text))
+    task.cancel()
+    assert ticks > 1
+
+
+def test_lexer_round_trips_line_text() -> None:
+    vocab = Vocabulary()
+    line = "result = f(a, b=2)  # note   'x'  \"y\" **kw"
+    assert vocab.join(vocab.line_tokens(line)) == line
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_suffix_index_finds_the_longest_context(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, 6, size=400).astype(np.int32)
+    context = rng.integers(1, 6, size=12).astype(np.int32)
+    ranges = ReversedSuffixIndex(tokens).match_ranges(context, 12)
+    positions, lengths = context_matches(tokens, context, 12)
+    longest = int(lengths.max())
+    assert ranges[-1].length == longest
+    expected = sorted(positions[lengths == longest].tolist())
+    found = sorted(ReversedSuffixIndex(tokens).positions(ranges[-1].lo, ranges[-1].hi).tolist())
+    assert found == expected
