@@ -22,6 +22,9 @@ from splice.postprocess.chain import default_chain
 from splice.postprocess.mode import is_multiline_position
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# What may follow the cursor on its line for an automatic suggestion: closers and separators that the
+# suggestion can complete or overwrite. Anything else means the person is editing inside a line.
+_CLOSING_TAIL = frozenset(")]}>\"'`;:,. \t")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,9 +82,14 @@ class CompletionPipeline:
         started = time.perf_counter()
         prefix = request.prefix.replace("\r\n", "\n")
         suffix = request.suffix.replace("\r\n", "\n")
-        if not request.invoked and suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
-            result.skipped = "cursor inside a word"
-            return result
+        if not request.invoked:
+            if suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
+                result.skipped = "cursor inside a word"
+                return result
+            line_end = suffix.find("\n")
+            if not set(suffix[: line_end if line_end >= 0 else len(suffix)]) <= _CLOSING_TAIL:
+                result.skipped = "code after the cursor on its line"
+                return result
         multiline = is_multiline_position(prefix, suffix, request.language)
         cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
         prompt = self.builder.build(cursor, request.others, extra_snippets=request.extra_snippets, repo=request.repo)
@@ -98,7 +106,7 @@ class CompletionPipeline:
 
         context = CompletionContext(
             prefix=prefix, suffix=suffix, language=request.language, multiline=multiline,
-            indent_unit=indent_unit(prefix[-4000:] + suffix[:4000]), stop=prompt.stop,
+            indent_unit=indent_unit(prefix[-2500:] + suffix[:1500]), stop=prompt.stop,
         )
         seen: set[str] = set()
         limit = 3 if request.invoked else 1

@@ -9,7 +9,6 @@ import pytest
 from triton_support import (
     SCRIPTED_ENGINE,
     TritonProcess,
-    embedded_engine_available,
     write_model,
 )
 
@@ -42,8 +41,7 @@ def triton(tmp_path_factory: pytest.TempPathFactory, artifacts_root: Path) -> It
     - ``scripted_unload``: the same as ``scripted``, for the test that unloads it.
     """
     repository = tmp_path_factory.mktemp("models")
-    if embedded_engine_available():
-        write_model(repository, "splice_fim")
+    write_model(repository, "splice_fim")
     engine = f"{SCRIPTED_ENGINE}:ScriptedEngine"
     write_model(repository, "scripted", engine=engine, chunk_delay_ms="30")
     write_model(repository, "scripted_slow", engine=engine, chunk_delay_ms="1500")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tritonclient.grpc.aio as grpcclient
 from scripted_engine import MIDDLE
-from triton_support import PREFIX, SUFFIX, TritonProcess, embedded_engine_available, fim_request, wait_for
+from triton_support import PREFIX, SUFFIX, TritonProcess, fim_request, wait_for
 from tritonclient.grpc import InferInput
 
 from splice.engines.triton import TritonEngine, TritonSettings
@@ -131,7 +131,6 @@ async def test_lora_task_id_selects_the_tenant_directory(triton: TritonProcess) 
     assert "99" in refused.value.message
 
 
-@pytest.mark.skipif(not embedded_engine_available(), reason="splice.engines.embedded is not installed")
 async def test_shipped_model_completes_from_the_tenant_workspace(triton: TritonProcess) -> None:
     # Tenant 4's customization directory holds code; the embedded engine learns the completion from it.
     engine = TritonEngine(TritonSettings(url=triton.grpc_url, model="splice_fim", deadline_s=20))

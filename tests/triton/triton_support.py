@@ -33,14 +33,6 @@ SCRIPTED_ENGINE = Path(__file__).resolve().parent / "scripted_engine.py"
 START_TIMEOUT_S = 90.0
 
 
-def embedded_engine_available() -> bool:
-    try:
-        from splice.engines.embedded import EmbeddedEngine  # noqa: F401
-    except Exception:  # not written yet, or half-written: the tests that need it are skipped
-        return False
-    return True
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

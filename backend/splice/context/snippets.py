@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from splice.context.identifiers import identifier_parts, line_parts
 from splice.context.prompt import Snippet
 
@@ -30,11 +33,11 @@ class SourceDocument:
 
 @dataclass
 class _Index:
-    version: int
+    version: tuple[int, int]
     lines: list[str]
     spans: list[tuple[int, int]]  # window -> (start line, end line)
-    sizes: list[int]  # window -> number of distinct parts
-    postings: dict[str, list[int]]  # part -> windows holding it
+    sizes: npt.NDArray[np.int32]  # window -> number of distinct parts
+    postings: dict[str, npt.NDArray[np.int32]]  # part -> windows holding it
 
 
 class OpenFileSnippets:
@@ -49,24 +52,32 @@ class OpenFileSnippets:
         self._indexes.pop(key, None)
 
     def _index_of(self, doc: SourceDocument) -> _Index:
+        # The length guards against clients that never bump versions.
+        version = (doc.version, len(doc.text))
         cached = self._indexes.get(doc.key)
-        if cached is not None and cached.version == doc.version:
+        if cached is not None and cached.version == version:
             return cached
         lines = doc.text.replace("\r\n", "\n").split("\n")
         size = self.window_lines
         step = max(1, size // 2)
         per_line = [line_parts(line) for line in lines]
-        index = _Index(doc.version, lines, [], [], {})
+        spans: list[tuple[int, int]] = []
+        sizes: list[int] = []
+        postings: dict[str, list[int]] = {}
         for start in range(0, max(1, len(lines) - step), step):
             end = min(len(lines), start + size)
             parts = frozenset().union(*per_line[start:end])
             if not parts:
                 continue
-            window = len(index.spans)
-            index.spans.append((start, end))
-            index.sizes.append(len(parts))
+            window = len(spans)
+            spans.append((start, end))
+            sizes.append(len(parts))
             for part in parts:
-                index.postings.setdefault(part, []).append(window)
+                postings.setdefault(part, []).append(window)
+        index = _Index(
+            version, lines, spans, np.asarray(sizes, dtype=np.int32),
+            {part: np.asarray(ws, dtype=np.int32) for part, ws in postings.items()},
+        )
         self._indexes[doc.key] = index
         return index
 
@@ -78,14 +89,14 @@ class OpenFileSnippets:
         scored: list[tuple[float, str, int, str, _Index]] = []
         for doc in documents:
             index = self._index_of(doc)
-            shared: dict[int, int] = {}
-            for part in query:
-                for window in index.postings.get(part, ()):
-                    shared[window] = shared.get(window, 0) + 1
-            for window, inter in shared.items():
-                score = inter / (len(query) + index.sizes[window] - inter)
-                if score >= MIN_SCORE:
-                    scored.append((score, doc.path, window, doc.key, index))
+            hits = [index.postings[part] for part in query if part in index.postings]
+            if not hits:
+                continue
+            # Intersection sizes for every window at once: count how many query parts each window holds.
+            inter = np.bincount(np.concatenate(hits), minlength=len(index.spans))
+            scores = inter / (len(query) + index.sizes - inter)
+            for window in np.flatnonzero(scores >= MIN_SCORE):
+                scored.append((float(scores[window]), doc.path, int(window), doc.key, index))
         scored.sort(key=lambda item: (-item[0], item[1], item[2]))
         chosen: list[Snippet] = []
         taken: dict[str, list[tuple[int, int]]] = {}

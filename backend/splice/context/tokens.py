@@ -34,10 +34,18 @@ class TokenCounter:
         return cls(Tokenizer.from_str(shipped.read_text(encoding="utf-8")))
 
     def count(self, text: str) -> int:
-        """Tokens in ``text``."""
+        """Tokens in ``text``; short texts (snippets, paths, lines) are cached, since they recur."""
         if not text:
             return 0
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        if len(text) > 8192:
+            return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        cached = self._lines.get(text)
+        if cached is None:
+            cached = len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+            self._lines[text] = cached
+            if len(self._lines) > _CACHE_LINES:
+                self._lines.popitem(last=False)
+        return cached
 
     def count_lines(self, lines: Sequence[str]) -> list[int]:
         """Tokens in each of ``lines`` (each including its line break), batch-encoding the uncached ones."""

@@ -314,8 +314,6 @@ class LanguageServer:
 
 
 def _language(doc: TextDocument) -> str:
-    from splice.languages import language_for_path
-
     if doc.language_id and doc.language_id != "plaintext":
         return doc.language_id
     return language_for_path(uri_to_path(doc.uri) or doc.uri)

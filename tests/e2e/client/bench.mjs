@@ -12,7 +12,7 @@ import path from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 import {
   InitializeRequest, InitializedNotification, ShutdownRequest, ExitNotification,
-  DidOpenTextDocumentNotification, InlineCompletionRequest,
+  DidOpenTextDocumentNotification, DidChangeTextDocumentNotification, InlineCompletionRequest,
 } from "vscode-languageserver-protocol/node";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -62,20 +62,34 @@ for (const other of args.others) {
   });
 }
 const uri = pathToFileURL(args.file).href;
+const targetText = readFileSync(args.file, "utf8");
+const targetLines = targetText.split("\n");
 await s.connection.sendNotification(DidOpenTextDocumentNotification.type, {
-  textDocument: { uri, languageId: "python", version: 1, text: readFileSync(args.file, "utf8") },
+  textDocument: { uri, languageId: "python", version: 1, text: targetText },
 });
+let version = 1;
+// Simulate having typed up to the cursor: delete the rest of the line, ask, then put it back.
+async function edit(line, start, end, text) {
+  version += 1;
+  await s.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+    textDocument: { uri, version },
+    contentChanges: [{ range: { start: { line, character: start }, end: { line, character: end } }, text }],
+  });
+}
 // Let the workspace index finish before timing, as it would have long before a person types.
 await new Promise((r) => setTimeout(r, args.settleMs ?? 3000));
 const latencies = [];
 let withItems = 0;
 for (const [line, character] of args.positions) {
+  const rest = targetLines[line].slice(character);
+  await edit(line, character, character + rest.length, "");
   const t = performance.now();
   const result = await s.connection.sendRequest(InlineCompletionRequest.type, {
     textDocument: { uri }, position: { line, character }, context: { triggerKind: 2 },
   });
   latencies.push(performance.now() - t);
   if (result.items.length) withItems++;
+  await edit(line, character, character, rest);
 }
 await stop(s);
 process.stdout.write(JSON.stringify({ startups, latencies, withItems, stderr: s.stderr() }) + "\n");

@@ -87,3 +87,22 @@ def test_failed_change_leaves_document_intact() -> None:
 ])
 def test_indent_unit(text: str, unit: str) -> None:
     assert indent_unit(text) == unit
+
+
+def test_line_starts_stay_right_across_many_incremental_edits() -> None:
+    import random
+
+    rng = random.Random(3)
+    d = doc("alpha\nbeta\r\ngamma\n\ndelta\repsilon\n")
+    pieces = ["x", "\n", "yz\n", "\r\n", "", "long line\nnext", "\r", "é😀"]
+    for _ in range(400):
+        _ = d.line_starts  # keep the cache warm so the incremental path runs
+        lines = len(d.line_starts)
+        sl = rng.randrange(lines)
+        el = rng.randrange(sl, lines)
+        sc = rng.randrange(len(d.line_text(sl)) + 1)
+        ec = rng.randrange(len(d.line_text(el)) + 1) if el != sl else rng.randrange(sc, len(d.line_text(el)) + 1)
+        d.apply_change({"range": {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}},
+                        "text": rng.choice(pieces)}, "utf-32")
+        fresh = TextDocument(uri="u", language_id="python", version=1, text=d.text)
+        assert d.line_starts == fresh.line_starts

@@ -2,6 +2,6 @@
 server, GPU or downloaded weights. :class:`EmbeddedEngine` is the only public name."""
 
 from splice.engines.embedded.engine import EmbeddedEngine
-from splice.engines.embedded.ranking import RankingWeights
+from splice.engines.embedded.weights import RankingWeights
 
 __all__ = ["EmbeddedEngine", "RankingWeights"]

@@ -17,23 +17,20 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import structlog
 
 from splice.engines.base import Candidate, GenerationRequest
-from splice.engines.embedded.corpus import TokenCorpus, document_corpus
-from splice.engines.embedded.cursor import Cursor, cursor_from_text
-from splice.engines.embedded.lexer import Vocabulary
-from splice.engines.embedded.occurrences import (
-    Level,
-    Occurrence,
-    by_context_scan,
-    by_following_line_scan,
-    by_following_line_table,
-    by_suffix_index,
-)
-from splice.engines.embedded.project import ProjectIndex, build_project, empty_project
-from splice.engines.embedded.ranking import RankingWeights, ranked_candidates
+from splice.engines.embedded.weights import RankingWeights
 from splice.workspace import WalkLimits, is_secret_name, path_excluded
+
+if TYPE_CHECKING:
+    from splice.engines.embedded.corpus import TokenCorpus
+    from splice.engines.embedded.cursor import Cursor
+    from splice.engines.embedded.lexer import Vocabulary
+    from splice.engines.embedded.occurrences import Occurrence
+    from splice.engines.embedded.project import ProjectIndex
 
 _log = structlog.get_logger()
 
@@ -67,8 +64,10 @@ class EmbeddedEngine:
         self._min_context = min_context
         self._max_open_documents = max_open_documents
         self._max_line_positions = max_line_positions
-        self._vocab = Vocabulary()
-        self._project: ProjectIndex = empty_project()
+        # numpy and the index modules load on first use, not at import: the server must answer
+        # ``initialize`` within a few hundred milliseconds of starting.
+        self._vocab_instance: Vocabulary | None = None
+        self._project: ProjectIndex | None = None
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -76,6 +75,14 @@ class EmbeddedEngine:
         self._open: OrderedDict[str, str] = OrderedDict()
         self._open_corpora: dict[str, tuple[str, TokenCorpus]] = {}
         self._excluded: dict[str, bool] = {}
+
+    @property
+    def _vocab(self) -> Vocabulary:
+        if self._vocab_instance is None:
+            from splice.engines.embedded.lexer import Vocabulary
+
+            self._vocab_instance = Vocabulary()
+        return self._vocab_instance
 
     # Lifecycle ----------------------------------------------------------------------------------------
 
@@ -91,6 +98,8 @@ class EmbeddedEngine:
 
     def _index(self) -> None:
         assert self._workspace is not None
+        from splice.engines.embedded.project import build_project
+
         try:
             self._project = build_project(self._workspace, self._vocab, self._walk_limits,
                                           self._max_line_positions)
@@ -152,6 +161,8 @@ class EmbeddedEngine:
                 continue
             cached = self._open_corpora.get(path)
             if cached is None or cached[0] is not text:
+                from splice.engines.embedded.corpus import document_corpus
+
                 cached = (text, document_corpus(self._vocab, [(text, 0)]))
                 self._open_corpora[path] = cached
             corpora.append(cached[1])
@@ -165,6 +176,9 @@ class EmbeddedEngine:
 
     def complete(self, request: GenerationRequest) -> list[Candidate]:
         """The synchronous body of :meth:`generate`, for callers already off the event loop."""
+        from splice.engines.embedded.cursor import cursor_from_text
+        from splice.engines.embedded.ranking import ranked_candidates
+
         current = _normalised(request.prompt.path)
         if current and is_secret_name(os.path.basename(current)):
             return []
@@ -174,6 +188,15 @@ class EmbeddedEngine:
                                  count=request.num_candidates, weights=self._weights)
 
     def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
+        from splice.engines.embedded.corpus import document_corpus
+        from splice.engines.embedded.occurrences import (
+            Level,
+            by_context_scan,
+            by_following_line_scan,
+            by_following_line_table,
+            by_suffix_index,
+        )
+
         limit, max_context = self._occurrence_limit, self._max_context
         found = by_context_scan(cursor.document, cursor, Level.DOCUMENT, max_context=max_context,
                                 limit=limit, min_length=self._min_context)
@@ -189,7 +212,7 @@ class EmbeddedEngine:
             found += by_following_line_scan(corpus, cursor, Level.OPEN, max_context=max_context,
                                             limit=limit // 2)
         project = self._project
-        if project.paths:
+        if project is not None and project.paths:
             excluded = frozenset(
                 number for number in (project.file_number(p) for p in open_paths | {current})
                 if number is not None

@@ -44,7 +44,6 @@ _COMMENT_LINE = re.compile(r"#(?:[ !#]|$)|//")
 SEPARATOR = 0  # between files in a concatenated corpus; never equal to a real token
 _SEPARATOR_TEXT = "\x00<sep>"
 _LINE_CACHE_LIMIT = 400_000
-_MISSING: object = object()
 
 
 def newline_text(delta: int) -> str:
@@ -139,8 +138,9 @@ class Vocabulary:
         raw_cache = self._raw_cache
         breaks = self._break_ids
         for line in lines:
-            lexed = raw_cache.get(line, _MISSING)
-            if lexed is _MISSING:
+            try:
+                lexed = raw_cache[line]
+            except KeyError:
                 lexed = self._lex_raw(line)
             if lexed is None:
                 continue

@@ -19,19 +19,7 @@ from splice.engines.embedded.cursor import Cursor
 from splice.engines.embedded.lexer import SEPARATOR, Vocabulary
 from splice.engines.embedded.matching import right_agreement
 from splice.engines.embedded.occurrences import Level, Occurrence
-
-
-@dataclass(frozen=True, kw_only=True)
-class RankingWeights:
-    """Tunables of the scoring function; the defaults were fitted on hidden-line reproduction."""
-
-    left: float = 1.0
-    right: float = 1.5
-    repeat: float = 0.3
-    level_bonus: tuple[float, float, float, float] = (0.6, 0.4, 0.25, 0.0)
-    left_cap: int = 48
-    right_cap: int = 32
-    max_block_lines: int = 12
+from splice.engines.embedded.weights import RankingWeights
 
 
 @dataclass

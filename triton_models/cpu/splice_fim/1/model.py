@@ -235,9 +235,10 @@ async def start_engine(factory: str, workspace: Path | None, timeout: float) -> 
 
 async def generate_middle(engine: Any, fim: FimRequest) -> tuple[str, float]:
     """The one call into the engine: the best candidate middle for ``fim`` and its score."""
-    from splice.context.prompt import FimPrompt
-    from splice.engines.base import GenerationRequest
-    from splice.languages import language_for_path
+    # Imported here: splice becomes importable only once initialize() has located it.
+    from splice.context.prompt import FimPrompt  # noqa: PLC0415
+    from splice.engines.base import GenerationRequest  # noqa: PLC0415
+    from splice.languages import language_for_path  # noqa: PLC0415
 
     prompt = FimPrompt(
         path=fim.path,
