@@ -36,6 +36,7 @@ class Settings:
     triton_model: str = "splice_fim"
     deadline_ms: int = 400
     tenant: str = ""
+    tenant_task_ids: str = ""  # "acme=3,globex=4": tenant -> LoRA task id on the inference server
     log_level: str = "info"
 
 
@@ -57,6 +58,9 @@ _RULES: dict[str, tuple[Any, str]] = {
     "deadline_ms": (lambda v: 10 <= v <= 60000, "an integer from 10 to 60000"),
     "tenant": (lambda v: v == "" or v.replace("-", "").replace("_", "").replace(".", "").isalnum(),
                "letters, digits, '-', '_' or '.'"),
+    "tenant_task_ids": (lambda v: v == "" or all(
+        "=" in pair and pair.split("=", 1)[1].strip().isdigit() for pair in v.split(",")),
+        "comma-separated tenant=id pairs, ids being non-negative integers"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
 }
 
@@ -127,3 +131,9 @@ def client_section(options: Any) -> Mapping[str, Any]:
         return {}
     inner = options.get("splice")
     return inner if isinstance(inner, Mapping) else options
+
+
+def tenant_task_ids(settings: Settings) -> dict[str, int]:
+    """The ``tenant_task_ids`` setting as a mapping."""
+    pairs = (p.split("=", 1) for p in settings.tenant_task_ids.split(",") if "=" in p)
+    return {name.strip(): int(number) for name, number in pairs}

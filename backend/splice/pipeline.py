@@ -17,6 +17,7 @@ from splice.context.prompt import Snippet
 from splice.context.snippets import SourceDocument
 from splice.documents import indent_unit
 from splice.engines.base import Engine, GenerationRequest
+from splice.engines.fallback import FallbackEngine
 from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
 from splice.postprocess.chain import default_chain
 from splice.postprocess.mode import is_multiline_position
@@ -103,6 +104,8 @@ class CompletionPipeline:
         )
         candidates = await self.engine.generate(generation)
         generated = time.perf_counter()
+        if isinstance(self.engine, FallbackEngine):
+            result.engine = candidates[0].origin if candidates else self.engine.last_origin
 
         context = CompletionContext(
             prefix=prefix, suffix=suffix, language=request.language, multiline=multiline,

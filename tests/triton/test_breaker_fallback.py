@@ -88,8 +88,8 @@ async def test_fallback_reports_transitions_and_recovers_by_probing() -> None:
     try:
         assert (await engine.generate(fim_request()))[0].origin == "triton"
         primary.down = True
-        assert (await engine.generate(fim_request()))[0].origin == "embedded"
-        assert (await engine.generate(fim_request()))[0].origin == "embedded"
+        assert (await engine.generate(fim_request()))[0].origin == "embedded (fallback: triton: down)"
+        assert (await engine.generate(fim_request()))[0].origin == "embedded (fallback: triton: down)"
         assert status.statuses == [READY, DEGRADED]
         primary.down = False
         await wait_for(lambda: status.statuses[-1] == READY, timeout=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from splice.config import Settings
+from splice.config import Settings, tenant_task_ids
 from splice.engines.base import Engine
 from splice.engines.embedded import EmbeddedEngine
 
@@ -23,10 +23,12 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
     if not wants_triton(settings):
         return embedded
     from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton serves
-    from splice.engines.triton import TritonEngine  # noqa: PLC0415 - as above
+    from splice.engines.triton import TritonEngine, TritonSettings  # noqa: PLC0415 - as above
 
-    primary = TritonEngine(url=settings.triton_url, model=settings.triton_model,
-                           deadline_ms=settings.deadline_ms)
+    primary = TritonEngine(TritonSettings(
+        url=settings.triton_url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
+        tenant_task_ids=tenant_task_ids(settings),
+    ))
     return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -62,6 +63,9 @@ class FallbackEngine:
         self._probe_interval_s = probe_interval_s
         self._status: str | None = None
         self._probe_task: asyncio.Task[None] | None = None
+        # Which engine answered the latest request, for logs and ``splice complete --explain``; each
+        # candidate also carries it as its ``origin``.
+        self.last_origin = primary.name
 
     @property
     def status(self) -> str | None:
@@ -79,9 +83,12 @@ class FallbackEngine:
                 self._report(OFFLINE, f"{reason}; {self.fallback.name}: {fallback_error.message}")
                 raise
             self._report(DEGRADED, reason)
-            return candidates
+            origin = f"{self.fallback.name} (fallback: {reason})"
+            self.last_origin = origin
+            return [dataclasses.replace(c, origin=origin) for c in candidates]
         self._report(READY, None)
-        return candidates
+        self.last_origin = self.primary.name
+        return [dataclasses.replace(c, origin=self.primary.name) for c in candidates]
 
     def _report(self, status: str, detail: str | None) -> None:
         if status != READY:

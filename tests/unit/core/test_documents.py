@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from splice.documents import DocumentStore, TextDocument, indent_unit
@@ -90,8 +92,6 @@ def test_indent_unit(text: str, unit: str) -> None:
 
 
 def test_line_starts_stay_right_across_many_incremental_edits() -> None:
-    import random
-
     rng = random.Random(3)
     d = doc("alpha\nbeta\r\ngamma\n\ndelta\repsilon\n")
     pieces = ["x", "\n", "yz\n", "\r\n", "", "long line\nnext", "\r", "é😀"]

@@ -16,7 +16,6 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import structlog
@@ -79,7 +78,7 @@ class EmbeddedEngine:
     @property
     def _vocab(self) -> Vocabulary:
         if self._vocab_instance is None:
-            from splice.engines.embedded.lexer import Vocabulary
+            from splice.engines.embedded.lexer import Vocabulary  # noqa: PLC0415 - numpy-backed modules load on first use
 
             self._vocab_instance = Vocabulary()
         return self._vocab_instance
@@ -98,7 +97,7 @@ class EmbeddedEngine:
 
     def _index(self) -> None:
         assert self._workspace is not None
-        from splice.engines.embedded.project import build_project
+        from splice.engines.embedded.project import build_project  # noqa: PLC0415
 
         try:
             self._project = build_project(self._workspace, self._vocab, self._walk_limits,
@@ -161,7 +160,7 @@ class EmbeddedEngine:
                 continue
             cached = self._open_corpora.get(path)
             if cached is None or cached[0] is not text:
-                from splice.engines.embedded.corpus import document_corpus
+                from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
 
                 cached = (text, document_corpus(self._vocab, [(text, 0)]))
                 self._open_corpora[path] = cached
@@ -176,8 +175,8 @@ class EmbeddedEngine:
 
     def complete(self, request: GenerationRequest) -> list[Candidate]:
         """The synchronous body of :meth:`generate`, for callers already off the event loop."""
-        from splice.engines.embedded.cursor import cursor_from_text
-        from splice.engines.embedded.ranking import ranked_candidates
+        from splice.engines.embedded.cursor import cursor_from_text  # noqa: PLC0415
+        from splice.engines.embedded.ranking import ranked_candidates  # noqa: PLC0415
 
         current = _normalised(request.prompt.path)
         if current and is_secret_name(os.path.basename(current)):
@@ -188,8 +187,8 @@ class EmbeddedEngine:
                                  count=request.num_candidates, weights=self._weights)
 
     def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
-        from splice.engines.embedded.corpus import document_corpus
-        from splice.engines.embedded.occurrences import (
+        from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
+        from splice.engines.embedded.occurrences import (  # noqa: PLC0415
             Level,
             by_context_scan,
             by_following_line_scan,
