@@ -76,7 +76,8 @@ class FallbackEngine:
         try:
             candidates = await self.primary.generate(request)
         except EngineError as primary_error:
-            reason = f"{self.primary.name}: {primary_error.message}"
+            message = primary_error.message
+            reason = message if message.startswith(f"{self.primary.name}:") else f"{self.primary.name}: {message}"
             try:
                 candidates = await self.fallback.generate(request)
             except EngineError as fallback_error:
