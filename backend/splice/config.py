@@ -38,6 +38,10 @@ class Settings:
     tenant: str = ""
     tenant_task_ids: str = ""  # "acme=3,globex=4": tenant -> LoRA task id on the inference server
     log_level: str = "info"
+    telemetry: str = "on"  # "off": nothing is recorded, no database is opened
+    telemetry_store_text: bool = False  # opt-in: keep (redacted) prompts and suggestions for `splice replay`
+    telemetry_max_mb: int = 64  # the database is kept below this size; the oldest events go first
+    data_dir: str = ""  # where the telemetry database lives; "" is the platform's user data directory
 
 
 # Per field: (check, what a valid value looks like).
@@ -62,7 +66,14 @@ _RULES: dict[str, tuple[Any, str]] = {
         "=" in pair and pair.split("=", 1)[1].strip().isdigit() for pair in v.split(",")),
         "comma-separated tenant=id pairs, ids being non-negative integers"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
+    "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),
+    "telemetry_store_text": (lambda v: isinstance(v, bool), "true or false"),
+    "telemetry_max_mb": (lambda v: 1 <= v <= 65536, "an integer from 1 to 65536"),
+    "data_dir": (lambda v: "\x00" not in v, "a directory path"),
 }
+
+# Spellings of a boolean accepted from environment variables.
+_ENV_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 _ENV = {f.name: "SPLICE_" + f.name.upper() for f in dataclasses.fields(Settings)}
 
@@ -74,7 +85,15 @@ def _camel(name: str) -> str:
 
 def _coerce(raw: Any, kind: type, *, from_env: bool) -> Any:
     """Convert ``raw`` to ``kind``; raises ValueError/TypeError when it cannot be."""
-    if kind is bool or (isinstance(raw, bool) and kind is not str):
+    if kind is bool:
+        # Only real booleans from JSON (1 or "yes" there is more likely a mistake than a wish), and the
+        # usual spellings from the environment.
+        if from_env:
+            return _ENV_BOOLS[raw.strip().lower()] if raw.strip().lower() in _ENV_BOOLS else _not_bool(raw)
+        if not isinstance(raw, bool):
+            raise TypeError("expected true or false")
+        return raw
+    if isinstance(raw, bool) and kind is not str:
         raise TypeError("not a number")
     if from_env:
         return kind(raw.strip())
@@ -83,6 +102,10 @@ def _coerce(raw: Any, kind: type, *, from_env: bool) -> Any:
     if not isinstance(raw, kind):
         raise TypeError(f"expected {kind.__name__}")
     return raw
+
+
+def _not_bool(raw: Any) -> bool:
+    raise ValueError(f"not a boolean: {raw!r}")
 
 
 def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool = False) -> tuple[Settings, list[str]]:

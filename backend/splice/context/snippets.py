@@ -46,10 +46,12 @@ class OpenFileSnippets:
     def __init__(self, window_lines: int = 20) -> None:
         self.window_lines = window_lines
         self._indexes: dict[str, _Index] = {}
+        self._answers: dict[tuple[object, ...], list[Snippet]] = {}
 
     def forget(self, key: str) -> None:
         """Drop cached windows of a closed document."""
         self._indexes.pop(key, None)
+        self._answers.clear()
 
     def _index_of(self, doc: SourceDocument) -> _Index:
         # The length guards against clients that never bump versions.
@@ -86,6 +88,20 @@ class OpenFileSnippets:
         query = identifier_parts(query_text)
         if not query or limit <= 0:
             return []
+        documents = list(documents)
+        # Typing inside a line rarely changes the query's identifier set, so the same answer recurs from one
+        # keystroke to the next: remember the last few.
+        key = (frozenset(query), tuple((d.key, d.version, len(d.text)) for d in documents), limit)
+        cached = self._answers.get(key)
+        if cached is not None:
+            return cached
+        found = self._find(query, documents, limit)
+        self._answers[key] = found
+        if len(self._answers) > 64:
+            self._answers.pop(next(iter(self._answers)))
+        return found
+
+    def _find(self, query: set[str], documents: list[SourceDocument], limit: int) -> list[Snippet]:
         scored: list[tuple[float, str, int, str, _Index]] = []
         for doc in documents:
             index = self._index_of(doc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -171,7 +172,7 @@ class Connection:
             return
         if is_request and method in CONCURRENT:
             request_id = message["id"]
-            task = asyncio.create_task(self._dispatch(message))
+            task = asyncio.create_task(self._dispatch(message, time.perf_counter()))
             self.tasks[request_id] = task
             task.add_done_callback(functools.partial(self._finished, request_id))
             self.server.request_started(method, request_id, message.get("params"))
@@ -196,12 +197,16 @@ class Connection:
             log.error("request_crashed", id=request_id, error=repr(task.exception()))
             self.reply_error(request_id, -32603, f"Internal error: {task.exception()!r}")
 
-    async def _dispatch(self, message: dict[str, Any]) -> None:
+    async def _dispatch(self, message: dict[str, Any], arrived: float | None = None) -> None:
         response = await dispatch_to_serializable(
             message, methods=self.methods, context=self.server, deserializer=_already_decoded
         )
         if response is not None:
             self.writer.write(response)
+        if arrived is not None:
+            # From the frame's arrival to its reply on the pipe: the server's whole share of the latency.
+            log.info("request_served", method=message["method"], id=message.get("id"),
+                     elapsed_ms=round((time.perf_counter() - arrived) * 1000, 3))
 
     def _resolve(self, message: dict[str, Any]) -> None:
         future = self.pending.get(message.get("id"))

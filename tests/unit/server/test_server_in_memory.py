@@ -1,0 +1,221 @@
+"""The server on in-memory streams with a deterministic fake engine: ordering, cancellation, lifecycle,
+configuration and feedback, without processes or timing luck."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+import pytest
+
+from splice.config import Settings
+from splice.engines.base import Candidate, GenerationRequest
+from splice.protocol.framing import FrameParser, encode_message
+from splice.server.app import LanguageServer
+from splice.server.main import serve_streams
+
+
+class FakeEngine:
+    """Answers with a fixed middle; can be held until released, to make cancellation deterministic."""
+
+    name = "fake"
+
+    def __init__(self, middle: str = "total = a + b") -> None:
+        self.middle = middle
+        self.hold = asyncio.Event()
+        self.hold.set()
+        self.requests: list[GenerationRequest] = []
+        self.started = asyncio.Event()
+        self.changed: list[tuple[str, str]] = []
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        self.requests.append(request)
+        self.started.set()
+        await self.hold.wait()
+        return [Candidate(text=self.middle, score=0.0)]
+
+    async def aclose(self) -> None:
+        return None
+
+    def document_changed(self, path: str, text: str) -> None:
+        self.changed.append((path, text))
+
+    def document_closed(self, path: str) -> None:
+        self.changed.append((path, ""))
+
+
+class Session:
+    """A server with its input fed by the test and its output parsed back into messages."""
+
+    def __init__(self, engine: FakeEngine, settings: Settings | None = None) -> None:
+        self.reader = asyncio.StreamReader()
+        self.output = io.BytesIO()
+        self.engine = engine
+        self.server = LanguageServer(settings or Settings(), engine=engine)
+        self.task = asyncio.create_task(serve_streams(self.reader, self.output, self.server))
+        self._next = 0
+
+    def send(self, method: str, params: Any = None, *, request: bool = True) -> int | None:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        if not request:
+            self.reader.feed_data(encode_message(message))
+            return None
+        self._next += 1
+        message["id"] = self._next
+        self.reader.feed_data(encode_message(message))
+        return self._next
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [f.message for f in FrameParser().feed(self.output.getvalue())]
+
+    async def reply(self, request_id: int, timeout: float = 5.0) -> dict[str, Any]:
+        async def wait() -> dict[str, Any]:
+            while True:
+                for m in self.messages():
+                    if m.get("id") == request_id and "method" not in m:
+                        return m
+                await asyncio.sleep(0.005)
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def start(self, options: Any = None) -> None:
+        params: dict[str, Any] = {"processId": None, "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-16"]}}}
+        if options is not None:
+            params["initializationOptions"] = options
+        await self.reply(self.send("initialize", params))  # type: ignore[arg-type]
+        self.send("initialized", {}, request=False)
+
+    def open(self, uri: str, text: str) -> None:
+        self.send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
+                                                           "text": text}}, request=False)
+
+
+DOC = "def add(a, b):\n    \n"
+
+
+def inline(line: int, character: int, uri: str = "file:///w/a.py", kind: int = 1) -> dict[str, Any]:
+    return {"textDocument": {"uri": uri}, "position": {"line": line, "character": character},
+            "context": {"triggerKind": kind}}
+
+
+async def test_requests_before_initialize_are_refused() -> None:
+    s = Session(FakeEngine())
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(0, 0)))  # type: ignore[arg-type]
+    assert reply["error"]["code"] == -32002
+    s.send("exit", request=False)
+    assert await s.task == 1
+
+
+async def test_utf8_negotiated_and_completion_uses_latest_text() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    init = next(m for m in s.messages() if m.get("id") == 1)
+    assert init["result"]["capabilities"]["positionEncoding"] == "utf-8"
+    s.open("file:///w/a.py", "def add(a, b):\n    old\n")
+    # The change and the request arrive together: the change must be applied first.
+    s.send("textDocument/didChange", {"textDocument": {"uri": "file:///w/a.py", "version": 2},
+                                      "contentChanges": [{"text": DOC}]}, request=False)
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
+    item = reply["result"]["items"][0]
+    assert item["insertText"] == "total = a + b"
+    assert item["range"] == {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}}
+    assert s.engine.requests[-1].document_prefix == "def add(a, b):\n    "
+    assert s.engine.changed and s.engine.changed[-1] == ("/w/a.py", DOC)
+
+
+async def test_cancel_request_answers_request_cancelled_and_stops_the_work() -> None:
+    engine = FakeEngine()
+    engine.hold.clear()
+    s = Session(engine)
+    await s.start()
+    s.open("file:///w/a.py", DOC)
+    request_id = s.send("textDocument/inlineCompletion", inline(1, 4))
+    await asyncio.wait_for(engine.started.wait(), 5)
+    s.send("$/cancelRequest", {"id": request_id}, request=False)
+    reply = await s.reply(request_id)  # type: ignore[arg-type]
+    assert reply["error"]["code"] == -32800
+    assert not s.server.connection.tasks  # type: ignore[union-attr]
+
+
+async def test_new_request_for_a_document_supersedes_the_running_one() -> None:
+    engine = FakeEngine()
+    engine.hold.clear()
+    s = Session(engine)
+    await s.start()
+    s.open("file:///w/a.py", DOC)
+    first = s.send("textDocument/inlineCompletion", inline(1, 4, kind=2))
+    await asyncio.wait_for(engine.started.wait(), 5)
+    second = s.send("textDocument/inlineCompletion", inline(1, 4))
+    assert (await s.reply(first))["error"]["code"] == -32800  # type: ignore[arg-type]
+    engine.hold.set()
+    assert (await s.reply(second))["result"]["items"]  # type: ignore[arg-type]
+
+
+async def test_completion_item_has_text_edit_from_word_start() -> None:
+    s = Session(FakeEngine(middle="al = a + b"))
+    await s.start()
+    s.open("file:///w/a.py", "def add(a, b):\n    tot\n")
+    reply = await s.reply(s.send("textDocument/completion", inline(1, 7)))  # type: ignore[arg-type]
+    item = reply["result"]["items"][0]
+    assert item["textEdit"]["newText"] == "total = a + b"
+    assert item["textEdit"]["range"]["start"] == {"line": 1, "character": 4}
+    assert reply["result"]["isIncomplete"] is True
+
+
+async def test_selected_completion_info_prefixes_the_suggestion() -> None:
+    engine = FakeEngine(middle="(a, b)")
+    s = Session(engine)
+    await s.start()
+    s.open("file:///w/a.py", "def add(a, b):\n    return ad\n")
+    params = inline(1, 13, kind=2)
+    params["context"]["selectedCompletionInfo"] = {
+        "range": {"start": {"line": 1, "character": 11}, "end": {"line": 1, "character": 13}}, "text": "add"}
+    reply = await s.reply(s.send("textDocument/inlineCompletion", params))  # type: ignore[arg-type]
+    item = reply["result"]["items"][0]
+    assert item["insertText"] == "add(a, b)"
+    assert item["range"]["start"] == {"line": 1, "character": 11}
+    assert engine.requests[-1].document_prefix.endswith("return add")
+
+
+async def test_invalid_configuration_is_shown_and_defaults_kept() -> None:
+    s = Session(FakeEngine())
+    await s.start(options={"splice": {"maxNewTokens": -5, "contextTokens": 1024}})
+    await asyncio.sleep(0.05)
+    shown = [m["params"]["message"] for m in s.messages() if m.get("method") == "window/showMessage"]
+    assert any("maxNewTokens" in m for m in shown)
+    assert s.server.settings.max_new_tokens == Settings().max_new_tokens
+    assert s.server.settings.context_tokens == 1024
+    s.send("workspace/didChangeConfiguration", {"settings": {"splice": {"numCandidates": 2}}}, request=False)
+    await asyncio.sleep(0.05)
+    assert s.server.settings.num_candidates == 2
+
+
+async def test_feedback_for_issued_completion_is_accepted_and_bad_feedback_is_not_fatal() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    s.open("file:///w/a.py", DOC)
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
+    completion_id = reply["result"]["items"][0]["data"]["completionId"]
+    assert completion_id in s.server.issued
+    s.send("splice/didAcceptCompletion", {"completionId": completion_id, "acceptedLength": 5}, request=False)
+    s.send("splice/didAcceptCompletion", {"completionId": completion_id, "acceptedLength": "x"}, request=False)
+    s.send("splice/didShowCompletion", [1, 2], request=False)
+    shutdown = s.send("shutdown")
+    assert "result" in await s.reply(shutdown)  # type: ignore[arg-type]
+    s.send("exit", request=False)
+    assert await s.task == 0
+
+
+@pytest.mark.parametrize("payload", [b"[1,2]", b'"text"', b'{"jsonrpc":"2.0","id":9,"method":5}'])
+async def test_malformed_messages_get_invalid_request(payload: bytes) -> None:
+    s = Session(FakeEngine())
+    s.reader.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
+    await asyncio.sleep(0.05)
+    errors = [m for m in s.messages() if "error" in m]
+    assert errors and errors[0]["error"]["code"] == -32600
+    s.reader.feed_eof()
+    assert await s.task == 1
+
