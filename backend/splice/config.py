@@ -89,7 +89,10 @@ def _coerce(raw: Any, kind: type, *, from_env: bool) -> Any:
         # Only real booleans from JSON (1 or "yes" there is more likely a mistake than a wish), and the
         # usual spellings from the environment.
         if from_env:
-            return _ENV_BOOLS[raw.strip().lower()] if raw.strip().lower() in _ENV_BOOLS else _not_bool(raw)
+            word = raw.strip().lower()
+            if word not in _ENV_BOOLS:
+                raise ValueError(f"not a boolean: {raw!r}")
+            return _ENV_BOOLS[word]
         if not isinstance(raw, bool):
             raise TypeError("expected true or false")
         return raw
@@ -102,10 +105,6 @@ def _coerce(raw: Any, kind: type, *, from_env: bool) -> Any:
     if not isinstance(raw, kind):
         raise TypeError(f"expected {kind.__name__}")
     return raw
-
-
-def _not_bool(raw: Any) -> bool:
-    raise ValueError(f"not a boolean: {raw!r}")
 
 
 def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool = False) -> tuple[Settings, list[str]]:

@@ -82,7 +82,8 @@ class Session:
         return await asyncio.wait_for(wait(), timeout)
 
     async def start(self, options: Any = None) -> None:
-        params: dict[str, Any] = {"processId": None, "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-16"]}}}
+        encodings = {"general": {"positionEncodings": ["utf-8", "utf-16"]}}
+        params: dict[str, Any] = {"processId": None, "capabilities": encodings}
         if options is not None:
             params["initializationOptions"] = options
         await self.reply(self.send("initialize", params))  # type: ignore[arg-type]
