@@ -12,7 +12,7 @@ import bisect
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,13 +106,15 @@ class TextDocument:
         line = bisect.bisect_right(starts, offset) - 1
         return {"line": line, "character": _units(self.text[starts[line] : offset], encoding)}
 
-    def apply_change(self, change: dict[str, Any], encoding: PositionEncoding) -> None:
-        """Apply one ``TextDocumentContentChangeEvent`` (full text, or a range and its new text)."""
+    def apply_change(self, change: dict[str, Any], encoding: PositionEncoding) -> Edit:
+        """Apply one ``TextDocumentContentChangeEvent`` (full text, or a range and its new text) and return
+        what changed as string offsets, for those who follow edits (retention of accepted suggestions)."""
         new_text = change.get("text")
         if not isinstance(new_text, str):
             raise InvalidParamsError("content change without a 'text' string")
         rng = change.get("range")
         if rng is None:
+            edit = _full_text_edit(self.text, new_text)
             self.text = new_text
         else:
             start = _position(rng, "start")
@@ -124,8 +126,40 @@ class TextDocument:
             old = self.text
             self.text = old[:begin] + new_text + old[finish:]
             self._line_starts = _shifted_line_starts(self._line_starts, old, begin, finish, new_text)
-            return
+            return Edit(begin, finish, new_text)
         self._line_starts = None
+        return edit
+
+
+@dataclass(frozen=True)
+class Edit:
+    """``text[begin:finish]`` of the previous text was replaced by ``inserted``."""
+
+    begin: int
+    finish: int
+    inserted: str
+
+
+def _full_text_edit(old: str, new: str) -> Edit:
+    """The smallest single replacement turning ``old`` into ``new``: clients that sync whole documents
+    would otherwise look as if they rewrote everything on every keystroke."""
+    limit = min(len(old), len(new))
+    low, high = 0, limit  # longest common prefix by bisection: slice comparisons run at C speed
+    while low < high:
+        mid = (low + high + 1) // 2
+        if old[:mid] == new[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    prefix = low
+    low, high = 0, limit - prefix
+    while low < high:
+        mid = (low + high + 1) // 2
+        if old[len(old) - mid :] == new[len(new) - mid :]:
+            low = mid
+        else:
+            high = mid - 1
+    return Edit(prefix, len(old) - low, new[prefix : len(new) - low])
 
 
 def _shifted_line_starts(
@@ -173,6 +207,8 @@ class DocumentStore:
         self.max_bytes = max_bytes
         self._docs: dict[str, TextDocument] = {}
         self._rejected: dict[str, str] = {}
+        # Called with a document's URI and the edits one notification applied, once they all succeeded.
+        self.on_edits: Callable[[str, list[Edit]], None] | None = None
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -197,11 +233,12 @@ class DocumentStore:
         """Apply content changes in order. A failed change leaves the document as it was."""
         doc = self.get(uri)
         before = doc.text
+        edits: list[Edit] = []
         try:
             for change in changes:
                 if not isinstance(change, dict):
                     raise InvalidParamsError("content change must be an object")
-                doc.apply_change(change, encoding)
+                edits.append(doc.apply_change(change, encoding))
             check_content(doc.text, self.max_bytes)
         except DocumentRejectedError as exc:
             self._docs.pop(uri, None)
@@ -212,6 +249,8 @@ class DocumentStore:
             doc._line_starts = None
             raise
         doc.version = version
+        if self.on_edits is not None:
+            self.on_edits(uri, edits)
         return doc
 
     def close(self, uri: str) -> TextDocument | None:

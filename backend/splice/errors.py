@@ -9,9 +9,13 @@
     │   └── DocumentRejectedError                            (over the size limit, binary content)
     ├── ServerNotInitializedError    -32002
     ├── RequestCancelledError        -32800 RequestCancelled
-    └── EngineError                  -32603                  (an engine failed; callers may fall back)
-        ├── EngineUnavailableError                           (cannot reach or not ready)
-        └── EngineTimeoutError                               (deadline passed)
+    ├── EngineError                  -32603                  (an engine failed; callers may fall back)
+    │   ├── EngineUnavailableError                           (cannot reach or not ready)
+    │   └── EngineTimeoutError                               (deadline passed)
+    └── RetrievalError               -32603                  (the repository index or an artifact)
+        ├── IndexUnreadableError                             (missing, damaged or of another schema)
+        ├── ArtifactError                                    (missing, corrupt, or not the tenant's)
+        └── SourceError                                      (a repository to index is missing or unreadable)
 
 Request failures become error responses through :func:`error_payload`; failures inside notifications are
 logged, and shown to the person where they should know.
@@ -74,6 +78,22 @@ class EngineUnavailableError(EngineError):
 
 
 class EngineTimeoutError(EngineError):
+    pass
+
+
+class RetrievalError(SpliceError):
+    pass
+
+
+class IndexUnreadableError(RetrievalError):
+    pass
+
+
+class ArtifactError(RetrievalError):
+    pass
+
+
+class SourceError(RetrievalError):
     pass
 
 

@@ -45,10 +45,10 @@ _URL_CREDENTIALS = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@'\"
 # says "secret" assigned a literal. The name and the quotes stay; the literal goes.
 _SECRET_NAME = (
     r"[A-Za-z0-9_.\-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
-    r"private[_\-]?key|client[_\-]?secret|auth|credential|session[_\-]?key|signing[_\-]?key)[A-Za-z0-9_.\-]*"
+    r"private[_\-]?key|client[_\-]?secret|auth[_\-]?(?:key|header)|credential|session[_\-]?key|signing[_\-]?key)[A-Za-z0-9_.\-]*"
 )
 _QUOTED_ASSIGNMENT = re.compile(
-    rf"""(?ix)(?P<head>["']?{_SECRET_NAME}["']?\s*(?::=|=>|==|[:=])\s*[rbuf]?(?P<q>["'`]))(?P<secret>[^"'`\n]{{3,}})(?P=q)"""
+    rf"""(?ix)(?P<head>["']?{_SECRET_NAME}["']?\s*(?::=|=>|==|[:=])\s*[rbuf]?(?P<q>["'`]))(?P<secret>[^"'`\s]{{4,}})(?P=q)"""
 )
 _BARE_ASSIGNMENT = re.compile(
     rf"""(?ix)^(?P<head>\s*(?:export\s+)?{_SECRET_NAME}\s*[:=]\s*)(?P<secret>[^\s"'`#;,()\[\]{{}}][^\s"'`#;,]{{5,}})\s*$""",

@@ -226,6 +226,54 @@ const scenarios = {
   },
 };
 
+// Editor -> splice serve -> real tritonserver on CPU, then Triton killed (fallback, `degraded`) and
+// restarted on the same ports (recovery, `ready`). args.triton = { cmd: [...], env: {...} } starts it.
+scenarios.triton = async function triton() {
+  const startTriton = () => new Promise((resolve, reject) => {
+    const child = spawn(args.triton.cmd[0], args.triton.cmd.slice(1), {
+      stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...args.triton.env }, detached: true,
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d.toString();
+      if (out.includes("triton-cpu: ready")) resolve(child);
+    });
+    child.stderr.on("data", () => {});
+    child.on("exit", (code) => reject(new Error(`triton-cpu exited with ${code} before ready`)));
+  });
+  const killTriton = (child) => new Promise((resolve) => {
+    child.on("exit", resolve);
+    process.kill(-child.pid, "SIGKILL");
+  });
+  const ask = (connection, uri) => settle(connection.sendRequest(InlineCompletionRequest.type, {
+    textDocument: { uri }, position: { line: args.line, character: args.character }, context: { triggerKind: 1 },
+  }));
+  const statuses = (notifications) => notifications.filter((n) => n.method === "splice/status").map((n) => n.params);
+
+  let tritonProcess = await withTimeout(startTriton(), 120000, "triton ready");
+  const { out, server, connection, notifications } = await session(async ({ connection, notifications }) => {
+    const { uri } = await open(connection, args.file, args.languageId);
+    const served = await ask(connection, uri);
+    await killTriton(tritonProcess);
+    const fallback = await ask(connection, uri);
+    const afterKill = statuses(notifications).slice();
+    tritonProcess = await withTimeout(startTriton(), 120000, "triton ready again");
+    // The fallback engine probes in the background; wait for it to report `ready`, then ask once more.
+    const deadline = Date.now() + 30000;
+    while (!statuses(notifications).some((st, i) => i >= afterKill.length && st.state === "ready")) {
+      if (Date.now() > deadline) throw new Error("no ready status after Triton came back");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const recovered = await ask(connection, uri);
+    return { served, fallback, recovered, afterKill };
+  });
+  out.exit = await shutdownAndExit(connection, server);
+  out.statuses = statuses(notifications);
+  out.stderr = server.stderr();
+  await killTriton(tritonProcess);
+  return out;
+};
+
 const scenario = scenarios[scenarioName];
 if (!scenario) {
   console.error(`unknown scenario ${scenarioName}`);

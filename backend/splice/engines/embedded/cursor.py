@@ -19,6 +19,7 @@ from splice.engines.embedded.corpus import TokenCorpus, corpus_from_lines
 from splice.engines.embedded.lexer import TokenArray, Vocabulary, indentation_width, newline_text
 
 _PARTIAL_TAIL = re.compile(r"(?:[ \t]*[\w]+|[ \t]+)$")
+_NEARBY_LINES = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,6 +31,7 @@ class Cursor:
     typed_tokens: int  # complete tokens typed on the current line (the context's tail after its break)
     following: TokenArray  # tokens after the current line: its successor's line break first
     following_line: tuple[int, ...]  # content tokens of the next non-blank line
+    previous_lines: tuple[tuple[int, ...], ...]  # content tokens of the last few lines, nearest last
     indent: str  # the current line's leading whitespace
     line_typed: str  # the current line's text after its indentation
     rest_of_line: str  # text after the cursor on the current line
@@ -72,6 +74,7 @@ def cursor_from_text(
     document = corpus_from_lines([before_lines, after_lines])
     return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1,
                   following=following, following_line=following_line,
+                  previous_lines=tuple(line[1:] for line in before_lines[-_NEARBY_LINES:]),
                   indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document)
 
 

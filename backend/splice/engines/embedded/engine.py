@@ -176,15 +176,17 @@ class EmbeddedEngine:
     def complete(self, request: GenerationRequest) -> list[Candidate]:
         """The synchronous body of :meth:`generate`, for callers already off the event loop."""
         from splice.engines.embedded.cursor import cursor_from_text  # noqa: PLC0415
-        from splice.engines.embedded.ranking import ranked_candidates  # noqa: PLC0415
+        from splice.engines.embedded.ranking import pooled_proposals, ranked_candidates  # noqa: PLC0415
 
         current = _normalised(request.prompt.path)
         if current and is_secret_name(os.path.basename(current)):
             return []
         cursor = cursor_from_text(self._vocab, request.document_prefix, request.document_suffix)
         occurrences = self._occurrences(cursor, current, request)
-        return ranked_candidates(self._vocab, cursor, occurrences, multiline=request.multiline,
-                                 count=request.num_candidates, weights=self._weights)
+        proposals = pooled_proposals(self._vocab, cursor, occurrences, multiline=request.multiline,
+                                     weights=self._weights)
+        return ranked_candidates(self._vocab, cursor, list(proposals.values()), count=request.num_candidates,
+                                 weights=self._weights)
 
     def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
         from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415

@@ -11,6 +11,7 @@ which is what makes re-lexing a 5,000-line document a few milliseconds.
 
 from __future__ import annotations
 
+import keyword
 import re
 import threading
 from collections.abc import Iterable
@@ -39,7 +40,7 @@ _TOKEN = re.compile(
 
 # Whole-line comments are prose: unique text that would cut every context match short, so they are
 # dropped like blank lines. ``#include``-style directives are code and stay.
-_COMMENT_LINE = re.compile(r"#(?:[ !#]|$)|//")
+_COMMENT_LINE = re.compile(r"#(?:[ !#:]|$)|//")
 
 SEPARATOR = 0  # between files in a concatenated corpus; never equal to a real token
 _SEPARATOR_TEXT = "\x00<sep>"
@@ -75,6 +76,7 @@ class Vocabulary:
         self._texts: list[str] = [_SEPARATOR_TEXT]
         self._newline: list[bool] = [False]
         self._deltas: list[int] = [0]
+        self._words: list[bool] = [False]
         self._lock = threading.Lock()
         self._line_cache: dict[str, tuple[int, ...]] = {}
         self._raw_cache: dict[str, tuple[int, tuple[int, ...]] | None] = {}
@@ -96,6 +98,8 @@ class Vocabulary:
                 is_newline = text.startswith("\n")
                 self._newline.append(is_newline)
                 self._deltas.append(int(text[1:]) if is_newline else 0)
+                bare = text.lstrip(" \t")
+                self._words.append(bare.isidentifier() and not keyword.iskeyword(bare))
                 self._ids[text] = found
             return found
 
@@ -108,6 +112,10 @@ class Vocabulary:
 
     def is_newline(self, token: int) -> bool:
         return self._newline[token]
+
+    def is_word(self, token: int) -> bool:
+        """Whether ``token`` is a name (an identifier that is not a keyword)."""
+        return self._words[token]
 
     def delta(self, token: int) -> int:
         """The indentation change a line-break token carries (0 for other tokens)."""

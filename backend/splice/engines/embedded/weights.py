@@ -13,6 +13,10 @@ class RankingWeights:
     right: float = 1.5
     repeat: float = 0.3
     level_bonus: tuple[float, float, float, float] = (0.6, 0.4, 0.25, 0.0)
+    unknown_names: float = -0.5
+    length: float = 0.0
+    string_line: float = -0.5
+    repeated_line: float = -1.0
     left_cap: int = 48
     right_cap: int = 32
     max_block_lines: int = 12

@@ -1,0 +1,240 @@
+"""The repository index: one SQLite file holding files, chunks, their FTS5 terms and their vectors.
+
+SQLite because it gives, for free, what an index that is updated while it is read needs: transactions (an
+update either lands whole or not at all, so a crash never leaves a half-written file's chunks behind),
+concurrent readers, and FTS5's BM25 ranking. Every file's row carries a digest of its text, which makes a
+rebuild incremental: unchanged files are skipped, so an interrupted run keeps what it had committed and
+the next run carries on from there. Published artifacts are opened read-only and immutable.
+
+One lock serialises use of the connection across the server's threads; each operation holds it briefly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from splice.errors import IndexUnreadableError
+from splice.retrieval.chunking import Chunk
+from splice.retrieval.lexical import BODY_WEIGHT, SYMBOL_WEIGHT, match_expression, query_terms, selective_terms, term_text
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, repo TEXT NOT NULL, language TEXT NOT NULL, digest TEXT NOT NULL,
+    lines INTEGER NOT NULL, chunks INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL, language TEXT NOT NULL, symbol TEXT NOT NULL,
+    kind TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, text TEXT NOT NULL,
+    vector BLOB
+);
+CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(
+    symbol_terms, body_terms, tokenize = "unicode61 tokenchars '_'"
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5vocab(chunk_fts, 'row');
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit:
+    """A chunk found by a search, with its score from that search (higher is better)."""
+
+    chunk_id: int
+    path: str
+    language: str
+    symbol: str
+    start_line: int
+    end_line: int
+    text: str
+    score: float
+
+
+def text_digest(text: str) -> str:
+    """The digest that tells whether a file changed since it was indexed."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class RepositoryIndex:
+    """An open index file. ``readonly`` opens a published artifact immutably."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        try:
+            if readonly:
+                if not self.path.is_file():
+                    raise IndexUnreadableError(f"index {self.path} does not exist")
+                uri = f"file:{self.path}?mode=ro&immutable=1"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            schema = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexUnreadableError(f"index {self.path} is not a readable Splice index: {exc}") from exc
+        if schema is None or schema[0] != SCHEMA_VERSION:
+            raise IndexUnreadableError(f"index {self.path} has schema {schema[0] if schema else 'none'}, "
+                              f"expected {SCHEMA_VERSION}; rebuild it")
+        self._chunk_count: int | None = None
+
+    def close(self) -> None:
+        """Close the file; later calls fail."""
+        with self._lock:
+            self._db.close()
+
+    # Metadata ---------------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # Writing ----------------------------------------------------------------------------------------
+
+    def digests(self) -> dict[str, str]:
+        """Indexed path -> digest of the text indexed for it."""
+        with self._lock:
+            return {str(p): str(d) for p, d in self._db.execute("SELECT path, digest FROM files")}
+
+    def replace_files(self, entries: Iterable[tuple[str, str, str, str, Sequence[Chunk],
+                                                   npt.NDArray[np.float32] | None]]) -> None:
+        """Replace each ``(path, repo, language, digest, chunks, vectors)`` in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for path, repo, language, digest, chunks, vectors in entries:
+                    self._delete(path)
+                    lines = max((c.end_line for c in chunks), default=0)
+                    self._db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                                     (path, repo, language, digest, lines, len(chunks)))
+                    for number, chunk in enumerate(chunks):
+                        blob = None if vectors is None else vectors[number].astype(np.float16).tobytes()
+                        cursor = self._db.execute(
+                            "INSERT INTO chunks (path, language, symbol, kind, start_line, end_line, text, vector)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (path, chunk.language, chunk.symbol, chunk.kind, chunk.start_line, chunk.end_line,
+                             chunk.text, blob),
+                        )
+                        self._db.execute("INSERT INTO chunk_fts (rowid, symbol_terms, body_terms) VALUES (?, ?, ?)",
+                                         (cursor.lastrowid, term_text(chunk.symbol), term_text(chunk.text)))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._chunk_count = None
+
+    def remove_files(self, paths: Iterable[str]) -> None:
+        """Forget ``paths`` in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for path in paths:
+                    self._delete(path)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._chunk_count = None
+
+    def _delete(self, path: str) -> None:
+        ids = [row[0] for row in self._db.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
+        if ids:
+            self._db.executemany("DELETE FROM chunk_fts WHERE rowid = ?", ((i,) for i in ids))
+            self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+        self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def finalize(self) -> None:
+        """Make the file self-contained and compact for publishing: merge FTS5 segments, drop the WAL."""
+        with self._lock:
+            self._db.execute("INSERT INTO chunk_fts (chunk_fts) VALUES ('optimize')")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("PRAGMA journal_mode=DELETE")
+            self._db.execute("VACUUM")
+
+    # Reading ----------------------------------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        with self._lock:
+            if self._chunk_count is None:
+                self._chunk_count = int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            return self._chunk_count
+
+    def totals(self) -> dict[str, int]:
+        """Files, chunks and lines indexed."""
+        with self._lock:
+            files, lines = self._db.execute("SELECT count(*), coalesce(sum(lines), 0) FROM files").fetchone()
+        return {"files": int(files), "chunks": self.chunk_count(), "lines": int(lines)}
+
+    def lexical(self, query: str, limit: int, *, exclude_path: str | None = None) -> list[Hit]:
+        """The ``limit`` best chunks for ``query`` by BM25 over identifier terms, best first."""
+        wanted = query_terms(query)
+        with self._lock:
+            chosen = selective_terms(self._db, wanted, self.chunk_count())
+            if not chosen:
+                return []
+            rows = self._db.execute(
+                "SELECT c.id, c.path, c.language, c.symbol, c.start_line, c.end_line, c.text,"
+                f" bm25(chunk_fts, {SYMBOL_WEIGHT}, {BODY_WEIGHT}) AS rank"
+                " FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid"
+                " WHERE chunk_fts MATCH ? AND c.path IS NOT ?"
+                " ORDER BY rank, c.id LIMIT ?",
+                (match_expression(chosen), exclude_path, limit),
+            ).fetchall()
+        # FTS5's bm25() is lower-is-better; flip it so every search reports higher-is-better.
+        return [Hit(chunk_id=r[0], path=r[1], language=r[2], symbol=r[3], start_line=r[4], end_line=r[5],
+                    text=r[6], score=-float(r[7])) for r in rows]
+
+    def hits(self, ids: Sequence[int]) -> dict[int, Hit]:
+        """Chunks by id (score 0)."""
+        if not ids:
+            return {}
+        placeholders = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, path, language, symbol, start_line, end_line, text FROM chunks"
+                f" WHERE id IN ({placeholders})", list(ids)).fetchall()
+        return {r[0]: Hit(chunk_id=r[0], path=r[1], language=r[2], symbol=r[3], start_line=r[4], end_line=r[5],
+                          text=r[6], score=0.0) for r in rows}
+
+    def vectors(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Ids and vectors (one row each) of every chunk that has a vector."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, vector FROM chunks WHERE vector IS NOT NULL ORDER BY id").fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
+        return ids, matrix
+
+    def file_chunks(self, path: str) -> list[tuple[int, npt.NDArray[np.float32] | None]]:
+        """Ids and vectors of one file's chunks."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, vector FROM chunks WHERE path = ? ORDER BY id", (path,)).fetchall()
+        return [(int(r[0]), None if r[1] is None else np.frombuffer(r[1], dtype=np.float16).astype(np.float32))
+                for r in rows]
+
+    def all_text(self) -> Iterable[tuple[str, str]]:
+        """Every stored ``(path, chunk text)``, for audits such as the secret scan."""
+        with self._lock:
+            rows = self._db.execute("SELECT path, text FROM chunks ORDER BY id").fetchall()
+        return [(str(p), str(t)) for p, t in rows]

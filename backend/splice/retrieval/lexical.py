@@ -1,0 +1,84 @@
+"""Identifier-aware terms and BM25 queries over SQLite's FTS5.
+
+Code search fails with a prose tokenizer: ``parseHttpResponse`` must match ``parse_http_response`` and a
+query for ``response``. Every identifier therefore becomes its whole lower-cased self plus its camelCase and
+snake_case parts, and that term string is what FTS5 indexes (``unicode61`` with ``_`` as a token character,
+so whole identifiers survive). Scoring is FTS5's own ``bm25()``, with the chunk's symbol column weighted
+above its body, so a query naming a function finds its definition before its callers.
+
+Queries keep the rarest of their terms: a term found in most chunks (``self``, ``value``) adds nothing to
+the ranking but makes FTS5 score nearly every row, which is what would break the latency budget on large
+indexes.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+
+from splice.context.identifiers import STOPWORDS
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_MAX_IDENTIFIER = 64
+SYMBOL_WEIGHT = 4.0
+BODY_WEIGHT = 1.0
+MAX_QUERY_TERMS = 12
+# A term in more than this share of chunks is dropped from queries (when rarer terms exist).
+COMMON_SHARE = 0.2
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of ``text`` in order: each identifier lower-cased, followed by its parts."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        if len(word) > _MAX_IDENTIFIER:
+            continue
+        lowered = word.lower().strip("_")
+        if len(lowered) < 2 or lowered in STOPWORDS:
+            continue
+        out.append(lowered)
+        parts = [p.lower() for chunk in word.split("_") if chunk for p in _PARTS.findall(chunk)]
+        if len(parts) > 1:
+            out.extend(p for p in parts if len(p) > 1 and p not in STOPWORDS)
+    return out
+
+
+def term_text(text: str) -> str:
+    """:func:`terms` as the space-separated string FTS5 indexes."""
+    return " ".join(terms(text))
+
+
+def query_terms(text: str) -> Counter[str]:
+    """Terms of a query with their counts (later occurrences, nearer the cursor, count the same)."""
+    return Counter(terms(text))
+
+
+def selective_terms(connection: sqlite3.Connection, wanted: Counter[str], total_chunks: int,
+                    limit: int = MAX_QUERY_TERMS) -> list[str]:
+    """The ``limit`` rarest of ``wanted`` that occur in the index at all, common ones dropped when possible."""
+    if not wanted:
+        return []
+    names = list(wanted)
+    placeholders = ",".join("?" * len(names))
+    rows = connection.execute(
+        f"SELECT term, doc FROM chunk_terms WHERE col = '*' AND term IN ({placeholders})", names
+    ).fetchall() if _has_vocab(connection) else [(name, 1) for name in names]
+    frequency = {str(term): int(doc) for term, doc in rows}
+    present = [name for name in names if frequency.get(name, 0) > 0]
+    ceiling = max(1, int(total_chunks * COMMON_SHARE))
+    rare = [name for name in present if frequency[name] <= ceiling]
+    chosen = rare or present
+    chosen.sort(key=lambda name: (frequency[name], -wanted[name], name))
+    return chosen[:limit]
+
+
+def _has_vocab(connection: sqlite3.Connection) -> bool:
+    row = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunk_terms'").fetchone()
+    return row is not None
+
+
+def match_expression(chosen: list[str]) -> str:
+    """An FTS5 MATCH expression that finds chunks holding any of ``chosen`` (terms are quoted literally)."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in chosen)

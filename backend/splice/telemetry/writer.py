@@ -1,0 +1,157 @@
+"""The writer thread: the only place telemetry touches the disk, so completions never wait on SQLite.
+
+The server hands events to :meth:`TelemetryWriter.submit`, which never blocks: when the bounded queue is
+full the event is counted and dropped. The thread opens the database lazily, writes in batches, redacts
+opt-in texts before they are stored, and keeps the file under its size limit. Every failure (a locked or
+corrupt database, a full disk, a directory it may not create) is logged and the batch is dropped; the
+thread carries on and tries to open the database again after a pause.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from splice.logging import get_logger
+from splice.retrieval.secrets import redact
+from splice.telemetry.events import Event, TextRecord
+from splice.telemetry.store import Store, StoreError
+
+log = get_logger()
+
+QUEUE_LIMIT = 10_000
+BATCH_LIMIT = 500
+REOPEN_AFTER_S = 30.0
+ROTATE_EVERY = 1000  # events between size checks
+_STOP = object()
+
+
+class TelemetryWriter:
+    """A daemon thread that stores submitted events and texts in the database at ``path``."""
+
+    def __init__(self, path: Path, max_bytes: int, *, opener: Callable[[Path], Store] = Store.open,
+                 queue_limit: int = QUEUE_LIMIT) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self.failures = 0
+        self.written = 0
+        self._opener = opener
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_limit)
+        self._store: Store | None = None
+        self._next_open = 0.0
+        self._since_rotate = 0
+        self._thread = threading.Thread(target=self._run, name="splice-telemetry", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Event | TextRecord) -> None:
+        """Queue ``item`` for the disk; drops it (and counts) rather than wait when the queue is full."""
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("telemetry_queue_full", dropped=self.dropped)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything submitted so far is written (or given up on); False on timeout."""
+        done = threading.Event()
+        try:
+            self._queue.put(done, timeout=timeout)
+        except queue.Full:
+            return False
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued, then stop; gives up after ``timeout`` so an editor's restart never waits."""
+        try:
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            log.warning("telemetry_close_queue_full")
+        self._thread.join(timeout)
+
+    # The thread ----------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            batch = [item]
+            while len(batch) < BATCH_LIMIT:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            waiters = [b for b in batch if isinstance(b, threading.Event)]
+            stopping = any(b is _STOP for b in batch)
+            self._write([b for b in batch if isinstance(b, (Event, TextRecord))])
+            for waiter in waiters:
+                waiter.set()
+        if self._store is not None:
+            self._store.close()
+
+    def _write(self, batch: list[Event | TextRecord]) -> None:
+        if not batch:
+            return
+        store = self._ensure_store()
+        if store is None:
+            self.dropped += len(batch)
+            return
+        events = [b for b in batch if isinstance(b, Event)]
+        texts = [_redacted(t) for t in batch if isinstance(t, TextRecord)]
+        try:
+            store.insert(events, texts)
+            self.written += len(events)
+            self._since_rotate += len(events)
+            if self._since_rotate >= ROTATE_EVERY:
+                self._since_rotate = 0
+                removed = store.rotate(self.max_bytes)
+                if removed:
+                    log.info("telemetry_rotated", dropped_events=removed, path=str(self.path))
+        except sqlite3.Error as exc:
+            # Locked past the busy timeout, disk full, or the file went bad under us: this batch is lost.
+            self._failed("telemetry_write_failed", exc, len(batch))
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+                self._drop_store()  # corruption: reopen (and move the file aside) later
+            elif "disk" in str(exc).lower() or "full" in str(exc).lower():
+                self._drop_store()
+
+    def _ensure_store(self) -> Store | None:
+        if self._store is not None:
+            return self._store
+        now = time.monotonic()
+        if now < self._next_open:
+            return None
+        try:
+            self._store = self._opener(self.path)
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            self._next_open = now + REOPEN_AFTER_S
+            self._failed("telemetry_open_failed", exc, 0)
+            return None
+        return self._store
+
+    def _drop_store(self) -> None:
+        if self._store is not None:
+            try:
+                self._store.close()
+            except sqlite3.Error:
+                pass
+            self._store = None
+        self._next_open = time.monotonic() + REOPEN_AFTER_S
+
+    def _failed(self, what: str, exc: BaseException, lost: int) -> None:
+        self.failures += 1
+        self.dropped += lost
+        if self.failures <= 3 or self.failures % 100 == 0:
+            log.warning(what, path=str(self.path), error=f"{type(exc).__name__}: {exc}", lost=lost,
+                        failures=self.failures)
+
+
+def _redacted(record: TextRecord) -> TextRecord:
+    return replace(record, path=redact(record.path).text, prefix=redact(record.prefix).text,
+                   suffix=redact(record.suffix).text, suggestion=redact(record.suggestion).text)
