@@ -40,6 +40,17 @@ class _Index:
     postings: dict[str, npt.NDArray[np.int32]]  # part -> windows holding it
 
 
+@dataclass
+class _Merged:
+    key: tuple[tuple[str, int, int], ...]
+    docs: list[SourceDocument]
+    indexes: list[_Index]
+    doc_of: npt.NDArray[np.int32]  # merged window -> document rank
+    local: npt.NDArray[np.int32]  # merged window -> window within its document
+    sizes: npt.NDArray[np.int32]
+    postings: dict[str, npt.NDArray[np.int32]]
+
+
 class OpenFileSnippets:
     """Finds the windows of other open documents most similar to the code at the cursor."""
 
@@ -47,6 +58,7 @@ class OpenFileSnippets:
         self.window_lines = window_lines
         self._indexes: dict[str, _Index] = {}
         self._answers: dict[tuple[object, ...], list[Snippet]] = {}
+        self._merged: _Merged | None = None
 
     def forget(self, key: str) -> None:
         """Drop cached windows of a closed document."""
@@ -101,31 +113,63 @@ class OpenFileSnippets:
             self._answers.pop(next(iter(self._answers)))
         return found
 
+    def _merged_of(self, documents: list[SourceDocument]) -> _Merged:
+        """One index over all ``documents``' windows, rebuilt only when one of them changes."""
+        key = tuple((d.key, d.version, len(d.text)) for d in documents)
+        if self._merged is not None and self._merged.key == key:
+            return self._merged
+        indexes = [self._index_of(doc) for doc in documents]
+        # Documents in path order, so window numbers, and with them tie-breaks, follow paths.
+        order = sorted(range(len(documents)), key=lambda i: (documents[i].path, documents[i].key))
+        parts: dict[str, list[npt.NDArray[np.int32]]] = {}
+        doc_of: list[npt.NDArray[np.int32]] = []
+        local: list[npt.NDArray[np.int32]] = []
+        offset = 0
+        for rank, i in enumerate(order):
+            index = indexes[i]
+            count = len(index.spans)
+            for part, windows in index.postings.items():
+                parts.setdefault(part, []).append(windows + offset)
+            doc_of.append(np.full(count, rank, dtype=np.int32))
+            local.append(np.arange(count, dtype=np.int32))
+            offset += count
+        empty = np.zeros(0, dtype=np.int32)
+        self._merged = _Merged(
+            key=key,
+            docs=[documents[i] for i in order],
+            indexes=[indexes[i] for i in order],
+            doc_of=np.concatenate(doc_of) if doc_of else empty,
+            local=np.concatenate(local) if local else empty,
+            sizes=np.concatenate([indexes[i].sizes for i in order]) if order else empty,
+            postings={part: np.concatenate(ws) if len(ws) > 1 else ws[0] for part, ws in parts.items()},
+        )
+        return self._merged
+
     def _find(self, query: set[str], documents: list[SourceDocument], limit: int) -> list[Snippet]:
-        scored: list[tuple[float, str, int, str, _Index]] = []
-        for doc in documents:
-            index = self._index_of(doc)
-            hits = [index.postings[part] for part in query if part in index.postings]
-            if not hits:
-                continue
-            # Intersection sizes for every window at once: count how many query parts each window holds.
-            inter = np.bincount(np.concatenate(hits), minlength=len(index.spans))
-            scores = inter / (len(query) + index.sizes - inter)
-            for window in np.flatnonzero(scores >= MIN_SCORE):
-                scored.append((float(scores[window]), doc.path, int(window), doc.key, index))
-        scored.sort(key=lambda item: (-item[0], item[1], item[2]))
+        merged = self._merged_of(documents)
+        hits = [merged.postings[part] for part in query if part in merged.postings]
+        if not hits:
+            return []
+        # Intersection sizes for every window at once: how many query parts each window holds.
+        inter = np.bincount(np.concatenate(hits), minlength=len(merged.sizes))
+        scores = inter / (len(query) + merged.sizes - inter)
+        candidates = np.flatnonzero(scores >= MIN_SCORE)
+        # Best score first; ties by path (window numbers follow path order), then line.
+        ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
         chosen: list[Snippet] = []
-        taken: dict[str, list[tuple[int, int]]] = {}
-        for score, path, window, key, index in scored:
-            start, end = index.spans[window]
-            spans = taken.setdefault(key, [])
+        taken: dict[int, list[tuple[int, int]]] = {}
+        for window in ranked:
+            rank = int(merged.doc_of[window])
+            index = merged.indexes[rank]
+            start, end = index.spans[int(merged.local[window])]
+            spans = taken.setdefault(rank, [])
             if any(start < e and s < end for s, e in spans):
                 continue
             spans.append((start, end))
             text = "\n".join(index.lines[start:end]).strip("\n")
             chosen.append(
-                Snippet(path=path, text=text + "\n", start_line=start, end_line=end,
-                        score=round(score, 4), source="open_files")
+                Snippet(path=merged.docs[rank].path, text=text + "\n", start_line=start, end_line=end,
+                        score=round(float(scores[window]), 4), source="open_files")
             )
             if len(chosen) >= limit:
                 break

@@ -105,7 +105,7 @@ def bleu(prediction: str, target: str) -> float:
     if not hypothesis:
         return 0.0
     score: Any = sacrebleu.sentence_bleu(hypothesis, [reference], tokenize="none")
-    return float(score.score) / 100.0
+    return min(1.0, max(0.0, float(score.score) / 100.0))
 
 
 def identifiers(text: str, language: str) -> Counter[str]:

@@ -33,7 +33,9 @@ def leading_whitespace(line: str) -> str:
 
 def columns(whitespace: str, tab_columns: int) -> int:
     """Width of a run of leading whitespace, a tab counting ``tab_columns``."""
-    return sum(tab_columns if char == "\t" else 1 for char in whitespace)
+    if "\t" not in whitespace:
+        return len(whitespace)
+    return len(whitespace) + whitespace.count("\t") * (tab_columns - 1)
 
 
 def indent_columns(line: str, tab_columns: int) -> int:

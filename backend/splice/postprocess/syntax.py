@@ -52,9 +52,20 @@ class Window:
 def document_window(prefix: str, suffix: str, scale: int = 1) -> Window:
     """The region of the document that a suggestion at the cursor can affect; ``scale`` widens the bounds
     for a second look when the first window turned out not to be self-contained."""
+    global _last_window
+    last = _last_window
+    # The mode decision and every candidate of one request ask for the same window of the same strings;
+    # identity (not equality) keeps the check free. Only the event loop's thread runs processors.
+    if last is not None and last[0] is prefix and last[1] is suffix and last[2] == scale:
+        return last[3]
     start, start_indent = _window_start(prefix, MAX_LINES_BEFORE * scale)
     end = _window_end(suffix, start_indent, MAX_LINES_AFTER * scale)
-    return Window(before=prefix[start:], after=suffix[:end])
+    window = Window(before=prefix[start:], after=suffix[:end])
+    _last_window = (prefix, suffix, scale, window)
+    return window
+
+
+_last_window: tuple[str, str, int, Window] | None = None
 
 
 def _is_starter(line: str) -> bool:

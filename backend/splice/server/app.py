@@ -3,6 +3,8 @@
 ``LanguageServer`` owns the settings, the open documents, the engine and the completion pipeline. It
 decides which messages are refused (before ``initialize``, after ``shutdown``), supersedes a document's
 running completion when a new one arrives, and watches the editor's process so that Splice never outlives it.
+It feeds the telemetry recorder (requests here, edits through the document store, feedback through
+``feedback.py``), which does its own work off the completion path.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from splice.languages import language_for_path
 from splice.logging import get_logger
 from splice.server.connection import INVALID_REQUEST, SERVER_NOT_INITIALIZED, Connection
 from splice.server.params import display_path, field, uri_to_path
+from splice.telemetry.clock import Clock, SystemClock
+from splice.telemetry.recorder import TelemetryRecorder
 
 if TYPE_CHECKING:
     from splice.context.tokens import TokenCounter
@@ -54,7 +58,7 @@ class LanguageServer:
     """State and behaviour behind the handlers."""
 
     def __init__(self, settings: Settings, problems: list[str] | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self._queued_messages: list[tuple[int, str]] = [(MESSAGE_WARNING, p) for p in problems or []]
         self.documents = DocumentStore(settings.max_document_bytes)
@@ -72,6 +76,9 @@ class LanguageServer:
         self.issued: OrderedDict[str, IssuedCompletion] = OrderedDict()
         self._inflight: dict[str, Any] = {}  # uri -> request id of its running completion
         self._watch: asyncio.Task[None] | None = None
+        self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
+                                           language_of=self._language_of)
+        self.documents.on_edits = self.telemetry.document_edited
 
     # Messages to the person ------------------------------------------------------------------------------
 
@@ -127,6 +134,7 @@ class LanguageServer:
         The engine starts here, after the ``initialize`` reply has gone out, because importing and
         creating it is the slowest part of start-up and the editor waits for that reply."""
         self.ensure_engine()
+        self.telemetry.start_timer()
         queued, self._queued_messages = self._queued_messages, []
         for kind, message in queued:
             self.show_message(kind, message)
@@ -170,6 +178,7 @@ class LanguageServer:
             log.warning("invalid_setting", problem=problem)
             self.show_message(MESSAGE_WARNING, problem)
         self.documents.max_bytes = self.settings.max_document_bytes
+        self.telemetry.settings = self.settings
         if self.pipeline is not None and self.settings != before:
             engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms")
             if any(getattr(before, k) != getattr(self.settings, k) for k in engine_keys):
@@ -223,6 +232,7 @@ class LanguageServer:
     def document_closed(self, uri: str) -> None:
         """Forget caches for ``uri``; the engine falls back to the file on disk."""
         self.snippets.forget(uri)
+        self.telemetry.document_closed(uri)
         path = uri_to_path(uri)
         if path is not None and isinstance(self.engine, DocumentObserver):
             self.engine.document_closed(path)
@@ -281,7 +291,18 @@ class LanguageServer:
                 path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
             )
-            result = await self.pipeline.complete(request)
+            self.telemetry.request_started(uri)
+            try:
+                result = await self.pipeline.complete(request)
+            except asyncio.CancelledError:
+                self.telemetry.request_failed(request_id=completion_id_base, language=request.language,
+                                              engine=self.pipeline.engine.name, reason="cancelled")
+                raise
+            except Exception as exc:
+                self.telemetry.request_failed(request_id=completion_id_base, language=request.language,
+                                              engine=self.pipeline.engine.name, reason="error",
+                                              detail=type(exc).__name__)
+                raise
             items = []
             for index, proposal in enumerate(result.proposals):
                 end = cursor + proposal.replace_suffix
@@ -289,6 +310,11 @@ class LanguageServer:
                 issued = IssuedCompletion(f"{completion_id_base}-{index}", uri, head + proposal.text, rng)
                 self._remember(issued)
                 items.append(issued)
+            self.telemetry.request_completed(
+                request_id=completion_id_base, uri=uri, path=request.path, language=request.language,
+                prefix=request.prefix, suffix=request.suffix, invoked=request.invoked, result=result,
+                items=[(i.completion_id, i.insert_text, len(head), start) for i in items],
+            )
             log.info("completion", uri=uri, engine=result.engine, prompt_tokens=result.prompt_tokens,
                      sources=list(result.sources), multiline=result.multiline, items=len(items),
                      dropped=result.dropped, skipped=result.skipped, timings_ms=result.timings_ms)
@@ -306,6 +332,18 @@ class LanguageServer:
             for d in self.documents
             if d.uri != uri
         )
+
+    def _text_of(self, uri: str) -> str | None:
+        try:
+            return self.documents.get(uri).text
+        except SpliceError:
+            return None
+
+    def _language_of(self, uri: str) -> str:
+        try:
+            return _language(self.documents.get(uri))
+        except SpliceError:
+            return language_for_path(uri_to_path(uri) or uri)
 
     def _remember(self, issued: IssuedCompletion) -> None:
         self.issued[issued.completion_id] = issued

@@ -67,6 +67,7 @@ async def serve_streams(reader: asyncio.StreamReader, output: BinaryIO, server: 
     try:
         await connection.run()
     finally:
+        server.telemetry.close()  # bounded wait: the writer stores what is queued, or gives up
         if server.engine is not None and not server.shutdown_requested:
             await server.engine.aclose()
     return server.exit_code if server.exit_code is not None else (0 if server.shutdown_requested else 1)

@@ -119,7 +119,8 @@ class Store:
             # Before the first table exists, so the freed pages of a rotation can be given back.
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # WAL keeps the file consistent; a crash may lose the last batch
+            # WAL keeps the file consistent at NORMAL; a power cut may lose the last batch, which is acceptable.
+            conn.execute("PRAGMA synchronous = NORMAL")
             store = cls(conn, path)
             store._migrate()
         except BaseException:
@@ -276,7 +277,7 @@ def _event_of(row: tuple[Any, ...]) -> Event:
     values = dict(zip(_EVENT_COLUMNS, row, strict=True))
     sources = tuple(json.loads(values.pop("sources") or "[]"))
     timings = json.loads(values.pop("timings") or "{}")
-    kwargs = {k: ("" if v is None and k in _TEXT_DEFAULTS else v) for k, v in values.items()}
+    kwargs: dict[str, Any] = {k: ("" if v is None and k in _TEXT_DEFAULTS else v) for k, v in values.items()}
     return Event(sources=sources, timings_ms=timings, **kwargs)
 
 

@@ -9,6 +9,7 @@ thread carries on and tries to open the database again after a pause.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -137,10 +138,8 @@ class TelemetryWriter:
 
     def _drop_store(self) -> None:
         if self._store is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._store.close()
-            except sqlite3.Error:
-                pass
             self._store = None
         self._next_open = time.monotonic() + REOPEN_AFTER_S
 

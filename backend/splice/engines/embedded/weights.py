@@ -9,14 +9,14 @@ from dataclasses import dataclass
 class RankingWeights:
     """Tunables of the scoring function; the defaults were fitted on hidden-line reproduction."""
 
-    left: float = 1.0
-    right: float = 1.5
-    repeat: float = 0.3
-    level_bonus: tuple[float, float, float, float] = (0.6, 0.4, 0.25, 0.0)
-    unknown_names: float = -0.5
-    length: float = 0.0
-    string_line: float = -0.5
-    repeated_line: float = -1.0
+    left: float = 2.4
+    right: float = 2.7
+    repeat: float = 0.4
+    level_bonus: tuple[float, float, float, float] = (0.65, 0.35, 0.3, 0.0)
+    unknown_names: float = -1.6
+    length: float = 0.7
+    string_line: float = -0.7
+    repeated_line: float = -0.9
     left_cap: int = 48
     right_cap: int = 32
     max_block_lines: int = 12
