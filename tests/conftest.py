@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,3 +17,4 @@ sys.path.insert(0, str(ROOT / "backend"))
 _TELEMETRY_DIR = tempfile.mkdtemp(prefix="splice-test-data-")
 os.environ["SPLICE_DATA_DIR"] = _TELEMETRY_DIR
 os.environ["XDG_DATA_HOME"] = _TELEMETRY_DIR
+atexit.register(shutil.rmtree, _TELEMETRY_DIR, ignore_errors=True)

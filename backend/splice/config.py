@@ -35,6 +35,9 @@ class Settings:
     triton_url: str = ""
     triton_model: str = "splice_fim"
     deadline_ms: int = 400
+    # Drop candidates whose mean per-token log-probability is below this (engines that report one);
+    # 0 turns the filter off. -1.5 keeps tokens the model gave about 22% or more on average.
+    min_mean_logprob: float = 0.0
     tenant: str = ""
     tenant_task_ids: str = ""  # "acme=3,globex=4": tenant -> LoRA task id on the inference server
     log_level: str = "info"
@@ -59,6 +62,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "max_document_bytes": (lambda v: 1024 <= v <= 256 * 1024 * 1024, "an integer from 1024 to 268435456"),
     "triton_url": (lambda v: v == "" or (":" in v and " " not in v), "a gRPC 'host:port'"),
     "triton_model": (lambda v: bool(v), "a model name"),
+    "min_mean_logprob": (lambda v: -20.0 <= v <= 0.0, "a number from -20 to 0 (0 turns the filter off)"),
     "deadline_ms": (lambda v: 10 <= v <= 60000, "an integer from 10 to 60000"),
     "tenant": (lambda v: v == "" or v.replace("-", "").replace("_", "").replace(".", "").isalnum(),
                "letters, digits, '-', '_' or '.'"),

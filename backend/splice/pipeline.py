@@ -100,7 +100,7 @@ class CompletionPipeline:
         generation = GenerationRequest(
             prompt=prompt, document_prefix=prefix, document_suffix=suffix, multiline=multiline,
             max_new_tokens=self.settings.max_new_tokens, num_candidates=self.settings.num_candidates,
-            tenant=self.settings.tenant or None,
+            tenant=self.settings.tenant or None, want_logprobs=self.settings.min_mean_logprob < 0,
         )
         candidates = await self.engine.generate(generation)
         generated = time.perf_counter()
@@ -113,7 +113,11 @@ class CompletionPipeline:
         )
         seen: set[str] = set()
         limit = 3 if request.invoked else 1
+        threshold = self.settings.min_mean_logprob
         for candidate in candidates:
+            if threshold < 0 and candidate.mean_logprob is not None and candidate.mean_logprob < threshold:
+                result.dropped.append(f"low confidence: mean log-probability {candidate.mean_logprob:.2f}")
+                continue
             suggestion, reason = apply_chain(self.chain, Suggestion(candidate.text), context)
             if suggestion is None:
                 result.dropped.append(reason or "dropped")

@@ -25,6 +25,7 @@ class GenerationRequest:
     max_new_tokens: int = 64
     num_candidates: int = 4
     tenant: str | None = None
+    want_logprobs: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +35,8 @@ class Candidate:
     text: str
     score: float = 0.0
     origin: str = ""
+    # Mean log-probability per generated token, where the engine is a language model that reports one.
+    mean_logprob: float | None = None
 
 
 @runtime_checkable

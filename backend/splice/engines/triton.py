@@ -59,6 +59,7 @@ class _ConnectionFailure(Exception):
 class _Generated:
     text: str
     score: float
+    tokens: int = 0
 
 
 def _tensor(name: str, datatype: str, value: np.ndarray[Any, Any]) -> Any:
@@ -141,7 +142,8 @@ class TritonEngine:
                 self.breaker.release()  # cancelled by the caller: says nothing about the server
         if not generated.text:
             return []  # the model had nothing to propose
-        return [Candidate(text=generated.text, score=generated.score, origin=self.name)]
+        mean = generated.score / generated.tokens if request.want_logprobs and generated.tokens else None
+        return [Candidate(text=generated.text, score=generated.score, origin=self.name, mean_logprob=mean)]
 
     async def probe(self) -> bool:
         """Whether the model is ready, asked through the breaker (a half-open probe when it is open)."""
@@ -191,6 +193,8 @@ class TritonEngine:
             _tensor("max_tokens", "INT32", np.array([[request.max_new_tokens]], dtype=np.int32)),
             _tensor("stream", "BOOL", np.array([[True]], dtype=np.bool_)),
         ]
+        if request.want_logprobs:
+            inputs.append(_tensor("return_log_probs", "BOOL", np.array([[True]], dtype=np.bool_)))
         if stop_words:
             words = np.array([[word.encode("utf-8") for word in stop_words]], dtype=np.object_)
             inputs.append(_tensor("stop_words", "BYTES", words))
@@ -223,6 +227,7 @@ class TritonEngine:
         call = self._connection().stream_infer(one_request())
         pieces: list[str] = []
         score = 0.0
+        tokens = 0
         finished = False
         try:
             async for result, error in call:
@@ -232,17 +237,20 @@ class TritonEngine:
                 if text is not None and text.size:
                     value = text.reshape(-1)[0]
                     pieces.append(value.decode("utf-8") if isinstance(value, bytes) else str(value))
-                log_probs = result.as_numpy("cum_log_probs")
+                # Per-token log-probabilities of this response's new tokens; their sum over the stream is
+                # the sequence's log-probability (cum_log_probs is cumulative on some backends, not others).
+                log_probs = result.as_numpy("output_log_probs")
                 if log_probs is not None and log_probs.size:
-                    score += float(log_probs.reshape(-1)[0])
+                    score += float(log_probs.sum())
+                    tokens += int(log_probs.size)
                 so_far = "".join(pieces)
                 cut = stop_index(so_far, multiline=request.multiline, stop=request.prompt.stop)
                 if cut is not None:
-                    return _Generated(so_far[:cut], score)
+                    return _Generated(so_far[:cut], score, tokens)
                 if self._should_stop is not None and self._should_stop(so_far):
-                    return _Generated(so_far, score)
+                    return _Generated(so_far, score, tokens)
             finished = True
-            return _Generated("".join(pieces), score)
+            return _Generated("".join(pieces), score, tokens)
         except grpc.aio.AioRpcError as exc:
             if exc.code() in _UNREACHABLE and not pieces:
                 raise _ConnectionFailure(exc.details() or str(exc.code())) from exc

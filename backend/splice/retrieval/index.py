@@ -116,6 +116,13 @@ class RepositoryIndex:
         with self._lock:
             return {str(p): str(d) for p, d in self._db.execute("SELECT path, digest FROM files")}
 
+    def digests_of(self, paths: Sequence[str]) -> dict[str, str]:
+        """Digests of those of ``paths`` that are indexed."""
+        placeholders = ",".join("?" * len(paths))
+        with self._lock:
+            rows = self._db.execute(f"SELECT path, digest FROM files WHERE path IN ({placeholders})", list(paths))
+            return {str(p): str(d) for p, d in rows}
+
     def replace_files(self, entries: Iterable[tuple[str, str, str, str, Sequence[Chunk],
                                                    npt.NDArray[np.float32] | None]]) -> None:
         """Replace each ``(path, repo, language, digest, chunks, vectors)`` in one transaction."""

@@ -63,7 +63,7 @@ def selective_terms(connection: sqlite3.Connection, wanted: Counter[str], total_
     names = list(wanted)
     placeholders = ",".join("?" * len(names))
     rows = connection.execute(
-        f"SELECT term, doc FROM chunk_terms WHERE col = '*' AND term IN ({placeholders})", names
+        f"SELECT term, doc FROM chunk_terms WHERE term IN ({placeholders})", names
     ).fetchall() if _has_vocab(connection) else [(name, 1) for name in names]
     frequency = {str(term): int(doc) for term, doc in rows}
     present = [name for name in names if frequency.get(name, 0) > 0]

@@ -74,7 +74,8 @@ def redact(text: str) -> Redaction:
     def whole(match: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        return REDACTED
+        # Line breaks stay, so the line numbers of everything after a redacted block still hold.
+        return REDACTED + "\n" * match.group(0).count("\n")
 
     def value(match: re.Match[str]) -> str:
         nonlocal count

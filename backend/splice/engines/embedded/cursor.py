@@ -17,6 +17,7 @@ import numpy as np
 
 from splice.engines.embedded.corpus import TokenCorpus, corpus_from_lines
 from splice.engines.embedded.lexer import TokenArray, Vocabulary, indentation_width, newline_text
+from splice.engines.embedded.scope import Scope, scope_at
 
 _PARTIAL_TAIL = re.compile(r"(?:[ \t]*[\w]+|[ \t]+)$")
 _NEARBY_LINES = 3
@@ -36,6 +37,7 @@ class Cursor:
     line_typed: str  # the current line's text after its indentation
     rest_of_line: str  # text after the cursor on the current line
     document: TokenCorpus  # the live document without the current line, as a corpus
+    scope: Scope  # names the enclosing function makes likely at the cursor
 
 
 def cursor_from_text(
@@ -53,7 +55,9 @@ def cursor_from_text(
     indent = current[: len(current) - len(current.lstrip(" \t"))]
     typed = current[len(indent):]
     width = indentation_width(current)
-    before_lines = list(vocab.line_stream(head.split("\n"))) if head else []
+    head_lines = head.split("\n") if head else []
+    tail_lines = tail.split("\n")
+    before_lines = list(vocab.line_stream(head_lines))
     previous_width = _last_indentation(head)
     match = _PARTIAL_TAIL.search(typed)
     partial = match.group(0) if match else ""
@@ -66,7 +70,7 @@ def cursor_from_text(
     )
     context = np.concatenate((context, np.asarray(current_tokens, dtype=np.int32)))
 
-    after_lines = list(vocab.line_stream(tail.split("\n"), width)) if suffix.count("\n") else []
+    after_lines = list(vocab.line_stream(tail_lines, width)) if suffix.count("\n") else []
     following = np.fromiter(
         (token for line in after_lines[:16] for token in line), dtype=np.int32,
     )[:following_limit]
@@ -75,7 +79,8 @@ def cursor_from_text(
     return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1,
                   following=following, following_line=following_line,
                   previous_lines=tuple(line[1:] for line in before_lines[-_NEARBY_LINES:]),
-                  indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document)
+                  indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document,
+                  scope=scope_at(head_lines, width, tail_lines))
 
 
 def _last_lines(text: str, count: int) -> str:

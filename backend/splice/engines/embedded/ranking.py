@@ -42,27 +42,34 @@ class Proposal:
     right: float
     level: int
     count: int
-    bonus: float = 0.0  # evidence from outside the occurrences (templates, generation)
+    bonus: float = 0.0  # evidence from outside the occurrences (generation)
     origin: str = ""
+    renamed: bool = False  # a copied line with a name replaced by one the scope suggests
 
     def features(self, vocab: Vocabulary, cursor: Cursor, known: npt.NDArray[np.bool_]) -> list[float]:
-        """The feature vector scored by :func:`score` (see the module docstring)."""
+        """The feature vector :func:`ranked_candidates` scores (see the module docstring)."""
         unknown = sum(1 for token in self.tokens
                       if vocab.is_word(token) and (token >= known.size or not known[token]))
         first = vocab.text(self.tokens[0]).lstrip() if self.tokens else ""
         stringy = first[:1] in {'"', "'"} or first[1:2] in {'"', "'"}
         repeated = self.tokens in cursor.previous_lines
+        names = {vocab.text(token).lstrip() for token in self.tokens if vocab.is_word(token)}
+        scope = cursor.scope
         return [
             self.left, self.right, float(self.level == Level.DOCUMENT), float(self.level == Level.OPEN),
             float(self.level == Level.DIRECTORY), math.log(self.count), math.log1p(unknown),
-            math.log1p(len(self.tokens)), float(stringy), float(repeated), self.bonus,
+            math.log1p(len(self.tokens)), float(stringy), float(repeated),
+            float(not names.isdisjoint(scope.unused_parameters)),
+            float(bool(scope.unused_parameters) and scope.unused_parameters[0] in names),
+            float(not names.isdisjoint(scope.needed)), float(self.renamed), self.bonus,
         ]
 
 
 def coefficients(weights: RankingWeights) -> list[float]:
     """The weights in the order of :meth:`Proposal.features`."""
     return [weights.left, weights.right, *weights.level_bonus[:3], weights.repeat, weights.unknown_names,
-            weights.length, weights.string_line, weights.repeated_line, 1.0]
+            weights.length, weights.string_line, weights.repeated_line, weights.unused_parameter,
+            weights.next_parameter, weights.needed_name, weights.renamed, 1.0]
 
 
 def known_tokens(vocab: Vocabulary, cursor: Cursor) -> npt.NDArray[np.bool_]:
@@ -135,16 +142,73 @@ def pooled_proposals(
     return pools
 
 
-def ranked_candidates(
-    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, count: int, weights: RankingWeights,
-) -> list[Candidate]:
-    """The best ``count`` distinct candidate texts, best first."""
+def renamed_proposals(
+    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], known: npt.NDArray[np.bool_], *,
+    limit: int, names_per_line: int = 2, substitutes: int = 3,
+) -> list[Proposal]:
+    """Variants of the best proposals with one name consistently replaced by a name the scope suggests.
+
+    This is the copy mechanism: ``self.level = level`` copied from another constructor becomes
+    ``self.flag = flag`` when ``flag`` is the next unused parameter here. A name is replaceable when it is
+    foreign to the document (it came from another scope) or is a parameter this function has already used.
+    """
+    scope = cursor.scope
+    wanted = scope.names[:substitutes]
+    if not wanted or cursor.partial or cursor.rest_of_line.strip():
+        return []
+    variants: list[Proposal] = []
+    seen = {p.text for p in proposals}
+    for proposal in proposals[:limit]:
+        if "\n" in proposal.text:
+            continue
+        texts = [vocab.text(token) for token in proposal.tokens]
+        present = {text.lstrip() for text in texts}
+        replaceable: list[str] = []
+        for token, text in zip(proposal.tokens, texts, strict=True):
+            name = text.lstrip()
+            if not vocab.is_word(token) or name in replaceable:
+                continue
+            if (token < known.size and not known[token]) or name in scope.used_parameters:
+                replaceable.append(name)
+        for old in replaceable[:names_per_line]:
+            for new in wanted:
+                if new in present:
+                    continue
+                tokens = tuple(vocab.intern(text[: len(text) - len(old)] + new) if text.lstrip() == old
+                               else token for token, text in zip(proposal.tokens, texts, strict=True))
+                text = vocab.join(tokens)
+                if text in seen:
+                    continue
+                seen.add(text)
+                variants.append(Proposal(text, tokens, proposal.left, proposal.right, proposal.level,
+                                         proposal.count, origin=proposal.origin, renamed=True))
+    return variants
+
+
+def scored_proposals(
+    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, weights: RankingWeights,
+) -> list[tuple[float, Proposal]]:
+    """Every proposal and renamed variant with its score, best first."""
     if not proposals:
         return []
     known = known_tokens(vocab, cursor)
     coefficient = coefficients(weights)
-    scored = [(sum(w * f for w, f in zip(coefficient, p.features(vocab, cursor, known), strict=True)), p)
-              for p in proposals]
-    # Stable order on ties (insertion order: most local and longest context first) keeps it deterministic.
-    scored.sort(key=lambda item: item[0], reverse=True)
+
+    def score(pool: list[Proposal]) -> list[tuple[float, Proposal]]:
+        result = [(sum(w * f for w, f in zip(coefficient, p.features(vocab, cursor, known), strict=True)), p)
+                  for p in pool]
+        # A stable sort keeps ties in insertion order (most local, longest context first): deterministic.
+        result.sort(key=lambda item: item[0], reverse=True)
+        return result
+
+    first = score(proposals)
+    variants = renamed_proposals(vocab, cursor, [p for _, p in first], known, limit=weights.rename_limit)
+    return sorted(first + score(variants), key=lambda item: item[0], reverse=True)
+
+
+def ranked_candidates(
+    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, count: int, weights: RankingWeights,
+) -> list[Candidate]:
+    """The best ``count`` distinct candidate texts, best first."""
+    scored = scored_proposals(vocab, cursor, proposals, weights=weights)
     return [Candidate(text=p.text, score=s, origin=p.origin) for s, p in scored[:count]]

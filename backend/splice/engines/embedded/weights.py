@@ -17,6 +17,11 @@ class RankingWeights:
     length: float = 0.7
     string_line: float = -0.7
     repeated_line: float = -0.9
+    unused_parameter: float = 0.5
+    next_parameter: float = 0.5
+    needed_name: float = 0.5
+    renamed: float = -1.0
+    rename_limit: int = 12
     left_cap: int = 48
     right_cap: int = 32
     max_block_lines: int = 12

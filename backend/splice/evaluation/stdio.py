@@ -1,0 +1,235 @@
+"""Running tasks through a real ``splice serve`` process over pipes, to measure what an editor sees.
+
+One server per repository and ablation, started as an editor starts it, with the masked repository as its
+workspace folder when the ablation includes the repository (no folder otherwise), and the tenant in
+``initializationOptions`` for the customized row. Per task the client opens the neighbouring files and the
+target (its text as the ablation holds it), asks ``textDocument/inlineCompletion`` at the cursor with
+``triggerKind`` Invoked, and closes them all again. Latency is the client's round trip for that request:
+framing, dispatch, the pipeline and the reply.
+
+The client is written here rather than borrowed from the server's own modules on purpose: a framing bug
+shared by both sides would go unnoticed. Before the first task of a session with a workspace, the client
+waits for the server's ``embedded.project_indexed`` log event, as a person's first keystroke comes long
+after the index is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from splice.evaluation.ablations import Ablation, EditorView
+from splice.evaluation.isolation import Mirror
+from splice.evaluation.session import Outcome
+
+INVOKED = 1
+_READY_EVENTS = ('"embedded.project_indexed"', '"embedded.index_failed"')
+
+
+def utf16_position(prefix: str) -> tuple[int, int]:
+    """The LSP position (line, UTF-16 code units) of the end of ``prefix``."""
+    line = prefix.count("\n")
+    column_text = prefix[prefix.rfind("\n") + 1 :]
+    return line, len(column_text.encode("utf-16-le")) // 2
+
+
+class ServerProcess:
+    """A ``splice serve`` child and a minimal JSON-RPC client over its stdin and stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._next_id = 0
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ready = asyncio.Event()
+        self.stderr_tail: list[str] = []
+        self._reader = asyncio.create_task(self._read_stdout())
+        self._errors = asyncio.create_task(self._read_stderr())
+
+    @classmethod
+    async def start(cls, command: list[str], env: dict[str, str]) -> ServerProcess:
+        """Start the server process."""
+        process = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env, limit=64 * 1024 * 1024,
+        )
+        return cls(process)
+
+    async def _write(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        body = json.dumps(message).encode("utf-8")
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        await self.process.stdin.drain()
+
+    async def request(self, method: str, params: Any, timeout: float = 120.0) -> Any:
+        """Send a request and wait for its result; RuntimeError carries an error response's message."""
+        self._next_id += 1
+        number = self._next_id
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[number] = future
+        await self._write({"jsonrpc": "2.0", "id": number, "method": method, "params": params})
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(number, None)
+
+    async def notify(self, method: str, params: Any) -> None:
+        """Send a notification."""
+        await self._write({"jsonrpc": "2.0", "method": method, "params": params})
+
+    async def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        stream = self.process.stdout
+        try:
+            while True:
+                length = -1
+                while True:
+                    header = await stream.readline()
+                    if not header:
+                        raise EOFError
+                    header = header.strip()
+                    if not header:
+                        break
+                    name, _, value = header.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                if length < 0:
+                    continue
+                message = json.loads(await stream.readexactly(length))
+                await self._dispatch(message)
+        except (EOFError, asyncio.IncompleteReadError, ConnectionError):
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(RuntimeError("the server closed its output"))
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        if "id" in message and "method" in message:
+            # A request from the server (configuration, progress): answer it so the server never waits.
+            await self._write({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            return
+        future = self._pending.get(message.get("id", -1))
+        if future is None or future.done():
+            return
+        if "error" in message:
+            future.set_exception(RuntimeError(str(message["error"].get("message", message["error"]))))
+        else:
+            future.set_result(message.get("result"))
+
+    async def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        while True:
+            line = await self.process.stderr.readline()
+            if not line:
+                self._ready.set()
+                return
+            text = line.decode("utf-8", errors="replace")
+            self.stderr_tail = [*self.stderr_tail[-40:], text]
+            if any(event in text for event in _READY_EVENTS):
+                self._ready.set()
+
+    async def wait_indexed(self, timeout: float) -> bool:
+        """Wait for the server's workspace index (or its failure); whether it arrived within ``timeout``."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self) -> None:
+        """``shutdown`` and ``exit``, then make sure the process is gone."""
+        with contextlib.suppress(Exception):
+            await self.request("shutdown", None, timeout=10)
+            await self.notify("exit", None)
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        for task in (self._reader, self._errors):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class StdioSession:
+    """Tasks of one masked repository through one server process."""
+
+    def __init__(self, mirror: Mirror, server: ServerProcess) -> None:
+        self.mirror = mirror
+        self.server = server
+
+    async def complete(self, view: EditorView) -> Outcome:
+        """Open the documents, ask for the inline completion at the cursor, close the documents."""
+        task = view.task
+        target = self.mirror.path_of(task).as_uri()
+        opened = [(doc.key, doc.text) for doc in view.others]
+        for key, text in opened:
+            await self._open(Path(key).as_uri(), task.language, text)
+        await self._open(target, task.language, view.document)
+        line, character = utf16_position(view.prefix)
+        started = time.perf_counter()
+        try:
+            result = await self.server.request("textDocument/inlineCompletion", {
+                "textDocument": {"uri": target}, "position": {"line": line, "character": character},
+                "context": {"triggerKind": INVOKED},
+            })
+            error = None
+        except (RuntimeError, TimeoutError) as exc:
+            result, error = None, str(exc) or "timed out"
+        elapsed = (time.perf_counter() - started) * 1000
+        for uri in [target, *(Path(key).as_uri() for key, _ in opened)]:
+            await self.server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        items = result.get("items", []) if isinstance(result, dict) else []
+        prediction = str(items[0].get("insertText", "")) if items else ""
+        return Outcome(task_id=task.id, prediction=prediction, latency_ms=elapsed, error=error)
+
+    async def _open(self, uri: str, language: str, text: str) -> None:
+        await self.server.notify("textDocument/didOpen", {
+            "textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text},
+        })
+
+    async def close(self) -> None:
+        """Stop the server."""
+        await self.server.stop()
+
+
+class StdioRunner:
+    """Starts one ``splice serve`` per session."""
+
+    name = "stdio"
+
+    def __init__(self, *, command: list[str] | None = None, index_timeout: float = 600.0, tenant: str = "") -> None:
+        self.command = command or [sys.executable, "-m", "splice", "serve"]
+        self.index_timeout = index_timeout
+        self.tenant = tenant
+
+    async def open(self, mirror: Mirror, ablation: Ablation) -> StdioSession:
+        """A server initialised for ``ablation``, its index ready when it has a workspace."""
+        # Info level: readiness is read from the server's log.
+        server = await ServerProcess.start(self.command, {**os.environ, "SPLICE_LOG_LEVEL": "info"})
+        root = mirror.root if ablation.workspace else None
+        options: dict[str, Any] = {"tenant": self.tenant} if ablation.customized and self.tenant else {}
+        params: dict[str, Any] = {
+            "processId": os.getpid(),
+            "clientInfo": {"name": "splice-eval"},
+            "rootUri": root.as_uri() if root else None,
+            "workspaceFolders": [{"uri": root.as_uri(), "name": mirror.source.name}] if root else None,
+            "capabilities": {"general": {"positionEncodings": ["utf-16"]},
+                             "textDocument": {"inlineCompletion": {}, "synchronization": {"didSave": True}}},
+            "initializationOptions": options,
+        }
+        try:
+            await server.request("initialize", params, timeout=60)
+            await server.notify("initialized", {})
+            if root is not None and not await server.wait_indexed(self.index_timeout):
+                raise TimeoutError(f"the server's index of {mirror.source} was not ready after "
+                                   f"{self.index_timeout:.0f} s")
+        except BaseException:
+            await server.stop()
+            raise
+        return StdioSession(mirror, server)

@@ -1,0 +1,125 @@
+"""Repository snippets for a cursor: lexical and semantic search in parallel, fused, filtered, ordered.
+
+The query is the code around the cursor (the last lines of the prefix and the rest of the cursor's line
+and the next few). BM25 over identifier terms and nearest-neighbour search over embeddings run at the same
+time on a small thread pool (SQLite and numpy both release the GIL); whatever has answered when the
+deadline passes is fused by reciprocal rank fusion, so a slow side costs quality, never latency. Chunks that
+overlap the lines already in the prompt's window, or each other, are dropped. The result is ordered by a
+stable key (path, then line) rather than by score, so the prompt's leading snippet blocks stay the same
+from one keystroke to the next and an inference server's KV cache can reuse them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from splice.context.prompt import Snippet
+from splice.retrieval.fusion import reciprocal_rank_fusion
+from splice.retrieval.index import Hit, RepositoryIndex
+
+if TYPE_CHECKING:
+    from splice.retrieval.semantic import VectorTable
+    from splice.retrieval.static_model import StaticEncoder
+
+QUERY_PREFIX_LINES = 20
+QUERY_SUFFIX_LINES = 5
+CANDIDATES = 20
+SOURCE = "retrieval"
+
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="splice-retrieval")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrievalQuery:
+    """Where the cursor is: the document's path, text around the cursor and the window the prompt shows."""
+
+    path: str
+    prefix: str
+    suffix: str
+    window_start: int = 0  # first 0-based line of the document inside the prompt's windows
+    window_end: int = 0  # one past the last
+    limit: int = 4
+
+
+def query_text(prefix: str, suffix: str) -> str:
+    """The code a query is built from: the prefix's last lines and the suffix's first."""
+    head = "\n".join(prefix.split("\n")[-QUERY_PREFIX_LINES:])
+    tail = "\n".join(suffix.split("\n")[:QUERY_SUFFIX_LINES])
+    return head + tail
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+class Retriever:
+    """Searches one index (a workspace's or a tenant artifact's)."""
+
+    def __init__(self, index: RepositoryIndex, *, encoder: StaticEncoder | None = None,
+                 vectors: VectorTable | None = None) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.vectors = vectors
+
+    def search(self, text: str, limit: int, *, deadline_s: float = 1.0,
+               exclude_path: str | None = None) -> list[Hit]:
+        """Chunks for ``text``, best first by fused rank, their score the fused score."""
+        started = time.perf_counter()
+        lexical = _POOL.submit(self.index.lexical, text, CANDIDATES, exclude_path=exclude_path)
+        semantic = _POOL.submit(self._semantic, text) if self.encoder is not None and self.vectors is not None \
+            else None
+        futures = [f for f in (lexical, semantic) if f is not None]
+        done, _ = concurrent.futures.wait(futures, timeout=max(0.0, deadline_s - (time.perf_counter() - started)))
+        rankings: list[list[int]] = []
+        found: dict[int, Hit] = {}
+        if lexical in done and lexical.exception() is None:
+            hits = lexical.result()
+            rankings.append([h.chunk_id for h in hits])
+            found.update((h.chunk_id, h) for h in hits)
+        if semantic is not None and semantic in done and semantic.exception() is None:
+            rankings.append([chunk_id for chunk_id, _ in semantic.result()])
+        fused = reciprocal_rank_fusion(rankings)
+        missing = [chunk_id for chunk_id, _ in fused if chunk_id not in found]
+        if missing:
+            found.update(self.index.hits(missing))
+        out: list[Hit] = []
+        for chunk_id, score in fused:
+            hit = found.get(chunk_id)
+            if hit is None or (exclude_path is not None and hit.path == exclude_path):
+                continue
+            out.append(Hit(chunk_id=hit.chunk_id, path=hit.path, language=hit.language, symbol=hit.symbol,
+                           start_line=hit.start_line, end_line=hit.end_line, text=hit.text, score=score))
+            if len(out) >= limit:
+                break
+        return out
+
+    def _semantic(self, text: str) -> list[tuple[int, float]]:
+        assert self.encoder is not None and self.vectors is not None
+        vector = self.encoder.encode([text])[0]
+        return self.vectors.search(vector, CANDIDATES)
+
+    def snippets(self, query: RetrievalQuery, *, deadline_s: float) -> list[Snippet]:
+        """Up to ``query.limit`` snippets for the cursor, in stable order, none overlapping the window or each other."""
+        text = query_text(query.prefix, query.suffix)
+        if not text.strip():
+            return []
+        window = (query.window_start, query.window_end)
+        chosen: list[Hit] = []
+        for hit in self.search(text, CANDIDATES, deadline_s=deadline_s):
+            span = (hit.start_line, hit.end_line)
+            if hit.path == query.path and _overlaps(span, window):
+                continue
+            if any(c.path == hit.path and _overlaps(span, (c.start_line, c.end_line)) for c in chosen):
+                continue
+            if any(hit.text.strip() == c.text.strip() for c in chosen):
+                continue
+            chosen.append(hit)
+            if len(chosen) >= query.limit:
+                break
+        chosen.sort(key=lambda h: (h.path, h.start_line, h.chunk_id))
+        return [Snippet(path=h.path, text=h.text if h.text.endswith("\n") else h.text + "\n",
+                        start_line=h.start_line, end_line=h.end_line, score=round(h.score, 6), source=SOURCE)
+                for h in chosen]

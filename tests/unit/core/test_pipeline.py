@@ -1,0 +1,78 @@
+"""The completion pipeline with a fake engine: trigger rules, confidence filter, line endings, ranking."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from splice.config import Settings
+from splice.context.builder import PromptBuilder
+from splice.context.tokens import TokenCounter
+from splice.engines.base import Candidate, GenerationRequest
+from splice.pipeline import CompletionInput, CompletionPipeline
+
+COUNTER = TokenCounter.load()
+
+
+class ListEngine:
+    name = "list"
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        self.candidates = candidates
+        self.requests: list[GenerationRequest] = []
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        self.requests.append(request)
+        return self.candidates
+
+    async def aclose(self) -> None:
+        return None
+
+
+def pipeline(candidates: list[Candidate], **settings: object) -> tuple[CompletionPipeline, ListEngine]:
+    config = dataclasses.replace(Settings(), **settings)  # type: ignore[arg-type]
+    engine = ListEngine(candidates)
+    return CompletionPipeline(config, PromptBuilder(config, COUNTER), engine), engine
+
+
+def ask(prefix: str, suffix: str = "\n", invoked: bool = False, eol: str = "\n") -> CompletionInput:
+    return CompletionInput(path="m.py", language="python", prefix=prefix, suffix=suffix, invoked=invoked, eol=eol)
+
+
+async def test_automatic_trigger_inside_a_word_or_before_code_is_skipped() -> None:
+    p, engine = pipeline([Candidate(text="x")])
+    assert (await p.complete(ask("value = comp", "ute()\n"))).skipped == "cursor inside a word"
+    assert (await p.complete(ask("value = ", "compute()\n"))).skipped == "code after the cursor on its line"
+    assert not engine.requests
+    # Asked for explicitly, or with only closers after the cursor, it goes ahead.
+    assert (await p.complete(ask("value = ", "compute()\n", invoked=True))).skipped is None
+    assert (await p.complete(ask("print(", ")\n"))).skipped is None
+
+
+async def test_low_confidence_candidates_are_dropped_when_the_filter_is_on() -> None:
+    candidates = [Candidate(text="unlikely()", mean_logprob=-3.2), Candidate(text="likely()", mean_logprob=-0.4)]
+    p, engine = pipeline(candidates, min_mean_logprob=-1.5)
+    result = await p.complete(ask("x = "))
+    assert [pr.text for pr in result.proposals] == ["likely()"]
+    assert any("low confidence" in d for d in result.dropped)
+    assert engine.requests[-1].want_logprobs
+    off, engine_off = pipeline(candidates)
+    assert [pr.text for pr in (await off.complete(ask("x = "))).proposals] == ["unlikely()"]
+    assert not engine_off.requests[-1].want_logprobs
+
+
+async def test_crlf_documents_get_crlf_suggestions_and_engines_see_lf() -> None:
+    p, engine = pipeline([Candidate(text="for item in items:\n        print(item)")])
+    result = await p.complete(ask("def show(items):\r\n    ", "\r\n", eol="\r\n"))
+    assert result.multiline
+    assert result.proposals[0].text == "for item in items:\r\n        print(item)"
+    assert "\r" not in engine.requests[-1].document_prefix
+
+
+async def test_duplicates_collapse_and_invoked_requests_get_alternatives() -> None:
+    p, _ = pipeline([Candidate(text="a + b"), Candidate(text="a + b"), Candidate(text="a - b"),
+                     Candidate(text="a * b"), Candidate(text="a / b")])
+    invoked = await p.complete(ask("total = ", invoked=True))
+    assert [pr.text for pr in invoked.proposals] == ["a + b", "a - b", "a * b"]
+    typed = await p.complete(ask("total = "))
+    assert [pr.text for pr in typed.proposals] == ["a + b"]
+    assert set(typed.timings_ms) == {"context", "engine", "postprocess", "total"}

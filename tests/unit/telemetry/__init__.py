@@ -1,0 +1,1 @@
+"""Telemetry: events, store, retention, metrics and reports, driven through the real server."""
