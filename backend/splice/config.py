@@ -40,6 +40,8 @@ class Settings:
     min_mean_logprob: float = 0.0
     tenant: str = ""
     tenant_task_ids: str = ""  # "acme=3,globex=4": tenant -> LoRA task id on the inference server
+    artifacts_dir: str = ""  # root of the per-tenant customization artifacts (`splice customize --out`)
+    retrieval_deadline_ms: int = 40  # repository retrieval per completion; 0 turns retrieval off
     log_level: str = "info"
     telemetry: str = "on"  # "off": nothing is recorded, no database is opened
     telemetry_store_text: bool = False  # opt-in: keep (redacted) prompts and suggestions for `splice replay`
@@ -69,6 +71,8 @@ _RULES: dict[str, tuple[Any, str]] = {
     "tenant_task_ids": (lambda v: v == "" or all(
         "=" in pair and pair.split("=", 1)[1].strip().isdigit() for pair in v.split(",")),
         "comma-separated tenant=id pairs, ids being non-negative integers"),
+    "artifacts_dir": (lambda v: "\x00" not in v, "a directory path"),
+    "retrieval_deadline_ms": (lambda v: 0 <= v <= 5000, "an integer from 0 to 5000"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
     "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),
     "telemetry_store_text": (lambda v: isinstance(v, bool), "true or false"),

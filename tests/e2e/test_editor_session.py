@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,20 @@ def test_process_exits_when_the_editor_dies() -> None:
 @pytest.fixture(autouse=True, scope="module")
 def _sample_has_an_empty_loop_body() -> None:
     assert REPORT.read_text().splitlines()[10] == " " * 8
+
+
+def test_feedback_from_the_vscode_client_reaches_the_telemetry_database(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real process over real pipes: the writer thread must have stored the session's events by the time
+    # the process exits, and no code text with them.
+    monkeypatch.setenv("SPLICE_DATA_DIR", str(tmp_path))
+    result = run_scenario("complete", file=str(REPORT), line=10, character=8)
+    assert result["exit"]["code"] == 0
+    conn = sqlite3.connect(tmp_path / "telemetry.db")
+    rows = conn.execute("SELECT kind, accepted_length, language FROM events ORDER BY id").fetchall()
+    texts = conn.execute("SELECT COUNT(*) FROM texts").fetchone()[0]
+    conn.close()
+    kinds = [kind for kind, _, _ in rows]
+    assert kinds.count("suggested") == 2  # the inline and the popup request
+    assert "shown" in kinds and ("partially_accepted", 3, "python") in rows
+    assert texts == 0

@@ -64,7 +64,7 @@ def _bar_plot(data: dict[str, Any], metric: str, title: str) -> str:
     axes.set_ylim(0, 1)
     axes.set_ylabel(metric.replace("_", " "))
     axes.set_title(title)
-    axes.legend(fontsize="small", ncols=min(5, max(1, len(rows))))
+    axes.legend(fontsize="small", ncols=min(5, max(1, len(rows))), loc="upper center", bbox_to_anchor=(0.5, -0.1))
     uri = _png(figure)
     pyplot.close(figure)
     return uri
@@ -99,8 +99,9 @@ def _summary_table(data: dict[str, Any]) -> str:
     rows = []
     for name, row in data["ablations"].items():
         if not row.get("available"):
+            reason = html.escape(str(row.get("reason")))
             rows.append(f"<tr class='unavailable'><td>{html.escape(name)}</td>"
-                        f"<td colspan='{len(METRICS) + 4}'>unavailable: {html.escape(str(row.get('reason')))}</td></tr>")
+                        f"<td colspan='{len(METRICS) + 4}'>unavailable: {reason}</td></tr>")
             continue
         lift = data.get("lifts", {}).get(name, {})
         over_base = lift.get("over_prefix_only", {}).get("exact_match")
@@ -181,7 +182,8 @@ def render_html(data: dict[str, Any]) -> str:
         parts.append(f"<img alt='edit similarity' src='{_bar_plot(data, 'edit_similarity', 'Edit similarity')}'>")
         latency = _latency_plot(data)
         latency_text = ", ".join(f"{k} {_number(v, 1)} ms" for k, v in data["latency_ms"].items())
-        parts.append(f"<h2>Latency</h2><p>{html.escape(latency_text)} ({html.escape(str(data.get('latency_ablation')))})</p>")
+        row = html.escape(str(data.get("latency_ablation")))
+        parts.append(f"<h2>Latency</h2><p>{html.escape(latency_text)} ({row})</p>")
         if latency:
             parts.append(f"<img alt='latency histogram' src='{latency}'>")
         parts.append("<h2>Hits and misses</h2>" + _examples(data))

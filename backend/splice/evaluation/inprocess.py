@@ -22,6 +22,7 @@ from splice.engines.factory import create_engine, embedded_of
 from splice.errors import EngineError
 from splice.evaluation.ablations import Ablation, EditorView
 from splice.evaluation.isolation import Mirror
+from splice.evaluation.sampling import Task
 from splice.evaluation.session import Outcome
 from splice.pipeline import CompletionInput, CompletionPipeline
 
@@ -29,11 +30,17 @@ from splice.pipeline import CompletionInput, CompletionPipeline
 class InProcessSession:
     """One engine and pipeline for one masked repository and ablation."""
 
-    def __init__(self, mirror: Mirror, engine: Engine, pipeline: CompletionPipeline) -> None:
+    def __init__(self, mirror: Mirror, engine: Engine, pipeline: CompletionPipeline, *, workspace: bool) -> None:
         self.mirror = mirror
+        self.workspace = workspace
         self.engine = engine
         self.pipeline = pipeline
         self._embedded: EmbeddedEngine | None = embedded_of(engine)
+
+    def _display_path(self, task: Task) -> str:
+        """The path the server would put in the request: relative to the workspace root when there is one,
+        absolute otherwise (``splice.server.params.display_path``), so both runners ask the same thing."""
+        return task.path if self.workspace else str(self.mirror.path_of(task))
 
     async def complete(self, view: EditorView) -> Outcome:
         """The pipeline's first suggestion for ``view``."""
@@ -45,7 +52,7 @@ class InProcessSession:
             for doc in view.others:
                 self._embedded.document_changed(doc.key, doc.text)
         request = CompletionInput(
-            path=task.path, language=task.language, prefix=view.prefix, suffix=view.suffix, invoked=True,
+            path=self._display_path(task), language=task.language, prefix=view.prefix, suffix=view.suffix, invoked=True,
             others=view.others, extra_snippets=view.snippets, repo=self.mirror.source.name,
         )
         started = time.perf_counter()
@@ -83,7 +90,7 @@ class InProcessRunner:
         """An engine (indexing ``mirror`` when the ablation includes the repository) and a pipeline."""
         settings = self.settings
         if ablation.customized and self.tenant:
-            settings = dataclasses.replace(settings, tenant=self.tenant)
+            settings = dataclasses.replace(settings, tenant=self.tenant, artifacts_dir=str(mirror.artifacts_root))
         engine = create_engine(settings, mirror.root if ablation.workspace else None)
         embedded = embedded_of(engine)
         if embedded is not None:
@@ -94,4 +101,4 @@ class InProcessRunner:
         if self._counter is None:
             self._counter = TokenCounter.load()
         pipeline = CompletionPipeline(settings, PromptBuilder(settings, self._counter), engine)
-        return InProcessSession(mirror, engine, pipeline)
+        return InProcessSession(mirror, engine, pipeline, workspace=ablation.workspace)

@@ -9,7 +9,7 @@ would be for a person typing.
 
 :func:`check_isolation` is asserted before every request: the document the pipeline sees is the file
 minus exactly the hidden span, no other open document is the target file, the mirror's copy of the target
-is masked, and every snippet attributed to the target file is text of its masked copy. A failure raises
+is masked, and no snippet attributed to the target file holds a hidden line that the masked copy lacks. A failure raises
 :class:`LeakageError`; the run stops rather than report a number that was computed with the answer in view.
 """
 
@@ -62,6 +62,16 @@ class Mirror:
         """The absolute path of the task's file inside the mirror."""
         return self.root / task.path
 
+    @property
+    def artifacts_root(self) -> Path:
+        """Where tenant artifacts built from this mirror are published."""
+        return self.root.parent / f"{self.root.name}-artifacts"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where a server started on this mirror keeps its workspace index (not the person's cache)."""
+        return self.root.parent / f"{self.root.name}-index"
+
 
 def build_mirror(source: Path, files: dict[str, str], tasks: Sequence[Task], dest: Path) -> Mirror:
     """Write ``files`` under ``dest`` with the spans of ``tasks`` (those of ``source``) cut out.
@@ -89,7 +99,9 @@ def build_mirror(source: Path, files: dict[str, str], tasks: Sequence[Task], des
     return Mirror(source=source, root=dest, texts=texts, spans=spans)
 
 
-def build_mirrors(files: dict[Path, dict[str, str]], tasks: Sequence[Task], workdir: Path | None = None) -> dict[Path, Mirror]:
+def build_mirrors(
+    files: dict[Path, dict[str, str]], tasks: Sequence[Task], workdir: Path | None = None
+) -> dict[Path, Mirror]:
     """One mirror per repository that holds tasks, under ``workdir`` (a new temporary directory if None)."""
     base = workdir or Path(tempfile.mkdtemp(prefix="splice-eval-"))
     repos = sorted({task.repo for task in tasks})
@@ -129,6 +141,19 @@ def check_isolation(
     spans = mirror.spans.get(task.path, [])
     if (task.start, task.end) not in spans or on_disk != masked or masked != masked_text(task.text, spans):
         raise LeakageError(f"{task.id}: the masked repository's copy of the target still holds the hidden span")
-    for snippet in snippets:
-        if os.path.normpath(snippet.path) == target and snippet.text.strip("\n") not in masked:
-            raise LeakageError(f"{task.id}: a snippet from the target file is not text of its masked copy")
+    own = [snippet for snippet in snippets if os.path.normpath(snippet.path) == target]
+    if own:
+        # Snippets may be reshaped (redacted, re-indented), so they are compared line by line: a snippet of
+        # the target file leaks when it holds a hidden line that its masked copy holds nowhere else.
+        revealing = hidden_lines(task) - {line.strip() for line in masked.split("\n")}
+        for snippet in own:
+            if revealing & {line.strip() for line in snippet.text.split("\n")}:
+                raise LeakageError(f"{task.id}: a snippet from the target file holds the hidden line")
+
+
+def hidden_lines(task: Task) -> set[str]:
+    """The original lines the task's span touches, stripped, without blank ones."""
+    start = task.text.rfind("\n", 0, task.start) + 1
+    end = task.text.find("\n", task.end)
+    touched = task.text[start : end if end >= 0 else len(task.text)]
+    return {line.strip() for line in touched.split("\n")} - {""}

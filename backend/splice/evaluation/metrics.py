@@ -28,43 +28,48 @@ from rapidfuzz.distance import Levenshtein
 _CODE_TOKEN = re.compile(r"""[A-Za-z_]\w*|\d[\w.]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|\S""")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Keywords are not identifiers: predicting ``return`` says nothing about knowing the code's names.
 _KEYWORDS: dict[str, frozenset[str]] = {
     "python": frozenset(keyword.kwlist) | frozenset(keyword.softkwlist),
-    "javascript": frozenset(
+    "javascript": _words(
         "await break case catch class const continue debugger default delete do else export extends false "
         "finally for function if import in instanceof let new null return super switch this throw true try "
-        "typeof var void while with yield async of undefined".split()
+        "typeof var void while with yield async of undefined"
     ),
-    "java": frozenset(
+    "java": _words(
         "abstract assert boolean break byte case catch char class const continue default do double else enum "
         "extends final finally float for if implements import instanceof int interface long native new null "
         "package private protected public return short static super switch synchronized this throw throws "
-        "true false try void volatile while var record".split()
+        "true false try void volatile while var record"
     ),
-    "go": frozenset(
+    "go": _words(
         "break case chan const continue default defer else fallthrough for func go goto if import interface "
-        "map package range return select struct switch type var nil true false".split()
+        "map package range return select struct switch type var nil true false"
     ),
-    "rust": frozenset(
+    "rust": _words(
         "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match "
-        "mod move mut pub ref return self Self static struct super trait true type unsafe use where while".split()
+        "mod move mut pub ref return self Self static struct super trait true type unsafe use where while"
     ),
-    "c": frozenset(
+    "c": _words(
         "auto break case char const continue default do double else enum extern float for goto if inline int "
         "long register restrict return short signed sizeof static struct switch typedef union unsigned void "
-        "volatile while NULL".split()
+        "volatile while NULL"
     ),
 }
-_KEYWORDS["typescript"] = _KEYWORDS["javascript"] | frozenset(
+_KEYWORDS["typescript"] = _KEYWORDS["javascript"] | _words(
     "interface type enum implements private protected public readonly declare namespace abstract as any "
-    "boolean number string never unknown keyof".split()
+    "boolean number string never unknown keyof"
 )
 _KEYWORDS["javascriptreact"] = _KEYWORDS["javascript"]
 _KEYWORDS["typescriptreact"] = _KEYWORDS["typescript"]
-_KEYWORDS["cpp"] = _KEYWORDS["c"] | frozenset(
+_KEYWORDS["cpp"] = _KEYWORDS["c"] | _words(
     "bool catch class constexpr delete explicit false friend mutable namespace new noexcept nullptr operator "
-    "private protected public template this throw true try typename using virtual".split()
+    "private protected public template this throw true try typename using virtual"
 )
 
 METRICS = ("exact_match", "edit_similarity", "bleu", "identifier_f1")

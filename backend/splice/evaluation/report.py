@@ -183,6 +183,7 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
+        os.fchmod(handle, 0o644)  # mkstemp makes it private; a report is meant to be read
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temporary, path)

@@ -1,16 +1,17 @@
 """Running tasks through a real ``splice serve`` process over pipes, to measure what an editor sees.
 
 One server per repository and ablation, started as an editor starts it, with the masked repository as its
-workspace folder when the ablation includes the repository (no folder otherwise), and the tenant in
-``initializationOptions`` for the customized row. Per task the client opens the neighbouring files and the
-target (its text as the ablation holds it), asks ``textDocument/inlineCompletion`` at the cursor with
-``triggerKind`` Invoked, and closes them all again. Latency is the client's round trip for that request:
-framing, dispatch, the pipeline and the reply.
+workspace folder when the ablation includes the repository (no folder otherwise), and the tenant and the
+directory its artifact was published to in ``initializationOptions`` for the customized row. Per task the
+client opens the neighbouring files and the target (its text as the ablation holds it), asks
+``textDocument/inlineCompletion`` at the cursor with ``triggerKind`` Invoked, and closes them all again.
+Latency is the client's round trip for that request: framing, dispatch, retrieval, the pipeline and the
+reply.
 
 The client is written here rather than borrowed from the server's own modules on purpose: a framing bug
 shared by both sides would go unnoticed. Before the first task of a session with a workspace, the client
-waits for the server's ``embedded.project_indexed`` log event, as a person's first keystroke comes long
-after the index is built.
+waits for the server's indexes (the engine's ``embedded.project_indexed`` log event, then the end of
+retrieval's work-done progress), as a person's first keystroke comes long after they are built.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from splice.evaluation.isolation import Mirror
 from splice.evaluation.session import Outcome
 
 INVOKED = 1
-_READY_EVENTS = ('"embedded.project_indexed"', '"embedded.index_failed"')
+_ENGINE_EVENTS = ('"embedded.project_indexed"', '"embedded.index_failed"')
+_RETRIEVAL_EVENTS = ('"indexing.done"', '"retrieval.tenant_artifact"', '"retrieval.unavailable"', '"retrieval.failed"')
+# After the engine's index, how long to wait for retrieval indexing to show itself (a work-done progress
+# or a log event) before taking it to be off.
+_RETRIEVAL_GRACE_S = 3.0
 
 
 def utf16_position(prefix: str) -> tuple[int, int]:
@@ -46,7 +51,9 @@ class ServerProcess:
         self.process = process
         self._next_id = 0
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._ready = asyncio.Event()
+        self._engine_ready = asyncio.Event()
+        self._retrieval_ready = asyncio.Event()
+        self._progress: set[Any] = set()  # work-done progress tokens begun and not yet ended
         self.stderr_tail: list[str] = []
         self._reader = asyncio.create_task(self._read_stdout())
         self._errors = asyncio.create_task(self._read_stderr())
@@ -72,7 +79,10 @@ class ServerProcess:
         number = self._next_id
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[number] = future
-        await self._write({"jsonrpc": "2.0", "id": number, "method": method, "params": params})
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": number, "method": method}
+        if params is not None:
+            message["params"] = params
+        await self._write(message)
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
@@ -80,7 +90,10 @@ class ServerProcess:
 
     async def notify(self, method: str, params: Any) -> None:
         """Send a notification."""
-        await self._write({"jsonrpc": "2.0", "method": method, "params": params})
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        await self._write(message)
 
     async def _read_stdout(self) -> None:
         assert self.process.stdout is not None
@@ -112,6 +125,16 @@ class ServerProcess:
             # A request from the server (configuration, progress): answer it so the server never waits.
             await self._write({"jsonrpc": "2.0", "id": message["id"], "result": None})
             return
+        if message.get("method") == "$/progress":
+            params = message.get("params") or {}
+            kind = (params.get("value") or {}).get("kind")
+            if kind == "begin":
+                self._progress.add(params.get("token"))
+            elif kind == "end":
+                self._progress.discard(params.get("token"))
+                if not self._progress:
+                    self._retrieval_ready.set()
+            return
         future = self._pending.get(message.get("id", -1))
         if future is None or future.done():
             return
@@ -125,17 +148,29 @@ class ServerProcess:
         while True:
             line = await self.process.stderr.readline()
             if not line:
-                self._ready.set()
+                self._engine_ready.set()
+                self._retrieval_ready.set()
                 return
             text = line.decode("utf-8", errors="replace")
             self.stderr_tail = [*self.stderr_tail[-40:], text]
-            if any(event in text for event in _READY_EVENTS):
-                self._ready.set()
+            if any(event in text for event in _ENGINE_EVENTS):
+                self._engine_ready.set()
+            if any(event in text for event in _RETRIEVAL_EVENTS):
+                self._retrieval_ready.set()
 
     async def wait_indexed(self, timeout: float) -> bool:
-        """Wait for the server's workspace index (or its failure); whether it arrived within ``timeout``."""
+        """Wait for the server's workspace indexes (the engine's, then retrieval's, each or its failure);
+        whether they were ready within ``timeout``."""
+        deadline = time.monotonic() + timeout
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            await asyncio.wait_for(self._engine_ready.wait(), timeout)
+            grace = time.monotonic() + _RETRIEVAL_GRACE_S
+            while not self._retrieval_ready.is_set():
+                if not self._progress and time.monotonic() > grace:
+                    break  # retrieval never started: it is off in this configuration
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(0.05)
         except TimeoutError:
             return False
         return True
@@ -210,16 +245,20 @@ class StdioRunner:
 
     async def open(self, mirror: Mirror, ablation: Ablation) -> StdioSession:
         """A server initialised for ``ablation``, its index ready when it has a workspace."""
-        # Info level: readiness is read from the server's log.
-        server = await ServerProcess.start(self.command, {**os.environ, "SPLICE_LOG_LEVEL": "info"})
+        # Info level: readiness is read from the server's log. The server's own workspace index goes beside
+        # the mirror, never into the person's cache.
+        env = {**os.environ, "SPLICE_LOG_LEVEL": "info", "SPLICE_INDEX_DIR": str(mirror.index_dir)}
+        server = await ServerProcess.start(self.command, env)
         root = mirror.root if ablation.workspace else None
-        options: dict[str, Any] = {"tenant": self.tenant} if ablation.customized and self.tenant else {}
+        options: dict[str, Any] = {}
+        if ablation.customized and self.tenant:
+            options = {"tenant": self.tenant, "artifactsDir": str(mirror.artifacts_root)}
         params: dict[str, Any] = {
             "processId": os.getpid(),
             "clientInfo": {"name": "splice-eval"},
             "rootUri": root.as_uri() if root else None,
             "workspaceFolders": [{"uri": root.as_uri(), "name": mirror.source.name}] if root else None,
-            "capabilities": {"general": {"positionEncodings": ["utf-16"]},
+            "capabilities": {"general": {"positionEncodings": ["utf-16"]}, "window": {"workDoneProgress": True},
                              "textDocument": {"inlineCompletion": {}, "synchronization": {"didSave": True}}},
             "initializationOptions": options,
         }

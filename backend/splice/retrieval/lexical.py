@@ -24,9 +24,10 @@ _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _MAX_IDENTIFIER = 64
 SYMBOL_WEIGHT = 4.0
 BODY_WEIGHT = 1.0
-MAX_QUERY_TERMS = 12
+MAX_QUERY_TERMS = 8
 # A term in more than this share of chunks is dropped from queries (when rarer terms exist).
 COMMON_SHARE = 0.2
+COMMON_MIN_CHUNKS = 1000
 
 
 def terms(text: str) -> list[str]:
@@ -43,6 +44,13 @@ def terms(text: str) -> list[str]:
         if len(parts) > 1:
             out.extend(p for p in parts if len(p) > 1 and p not in STOPWORDS)
     return out
+
+
+def focus_identifiers(line: str, count: int = 2) -> list[str]:
+    """The last ``count`` whole identifiers of the cursor's line, nearest first: usually the name being
+    called or assigned, whose definition is the most useful thing retrieval can show."""
+    found = [w.lower() for w in _WORD.findall(line) if len(w) > 2 and w.lower() not in STOPWORDS]
+    return list(dict.fromkeys(reversed(found)))[:count]
 
 
 def term_text(text: str) -> str:
@@ -67,9 +75,11 @@ def selective_terms(connection: sqlite3.Connection, wanted: Counter[str], total_
     ).fetchall() if _has_vocab(connection) else [(name, 1) for name in names]
     frequency = {str(term): int(doc) for term, doc in rows}
     present = [name for name in names if frequency.get(name, 0) > 0]
-    ceiling = max(1, int(total_chunks * COMMON_SHARE))
-    rare = [name for name in present if frequency[name] <= ceiling]
-    chosen = rare or present
+    chosen = present
+    if total_chunks >= COMMON_MIN_CHUNKS:
+        # Only on large indexes: on a small one every term is "common" and dropping them loses the query.
+        ceiling = int(total_chunks * COMMON_SHARE)
+        chosen = [name for name in present if frequency[name] <= ceiling] or present
     chosen.sort(key=lambda name: (frequency[name], -wanted[name], name))
     return chosen[:limit]
 

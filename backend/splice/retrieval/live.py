@@ -19,7 +19,15 @@ import structlog
 from splice.context.prompt import Snippet
 from splice.errors import RetrievalError
 from splice.retrieval.index import RepositoryIndex, text_digest
-from splice.retrieval.indexing import IndexReport, Progress, Source, embed_chunks, index_sources, indexable_language, prepare_file
+from splice.retrieval.indexing import (
+    IndexReport,
+    Progress,
+    Source,
+    embed_chunks,
+    index_sources,
+    indexable_language,
+    prepare_file,
+)
 from splice.retrieval.retriever import RetrievalQuery, Retriever
 from splice.retrieval.semantic import VectorTable
 from splice.workspace import path_excluded

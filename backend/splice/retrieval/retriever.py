@@ -14,11 +14,12 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from splice.context.prompt import Snippet
 from splice.retrieval.fusion import reciprocal_rank_fusion
 from splice.retrieval.index import Hit, RepositoryIndex
+from splice.retrieval.lexical import focus_identifiers
 
 if TYPE_CHECKING:
     from splice.retrieval.semantic import VectorTable
@@ -64,21 +65,23 @@ class Retriever:
         self.encoder = encoder
         self.vectors = vectors
 
-    def search(self, text: str, limit: int, *, deadline_s: float = 1.0,
-               exclude_path: str | None = None) -> list[Hit]:
-        """Chunks for ``text``, best first by fused rank, their score the fused score."""
+    def search(self, text: str, limit: int, *, deadline_s: float = 1.0, exclude_path: str | None = None,
+               cursor_line: str | None = None) -> list[Hit]:
+        """Chunks for ``text``, best first by fused rank, their score the fused score. ``cursor_line`` (by
+        default the last line of ``text``) names the identifiers whose definitions rank first."""
         started = time.perf_counter()
-        lexical = _POOL.submit(self.index.lexical, text, CANDIDATES, exclude_path=exclude_path)
+        focus = focus_identifiers(text.rsplit("\n", 1)[-1] if cursor_line is None else cursor_line)
+        lexical = _POOL.submit(self._lexical, text, focus, exclude_path)
         semantic = _POOL.submit(self._semantic, text) if self.encoder is not None and self.vectors is not None \
             else None
-        futures = [f for f in (lexical, semantic) if f is not None]
+        futures: list[concurrent.futures.Future[Any]] = [f for f in (lexical, semantic) if f is not None]
         done, _ = concurrent.futures.wait(futures, timeout=max(0.0, deadline_s - (time.perf_counter() - started)))
         rankings: list[list[int]] = []
         found: dict[int, Hit] = {}
         if lexical in done and lexical.exception() is None:
-            hits = lexical.result()
-            rankings.append([h.chunk_id for h in hits])
-            found.update((h.chunk_id, h) for h in hits)
+            for hits in lexical.result():
+                rankings.append([h.chunk_id for h in hits])
+                found.update((h.chunk_id, h) for h in hits)
         if semantic is not None and semantic in done and semantic.exception() is None:
             rankings.append([chunk_id for chunk_id, _ in semantic.result()])
         fused = reciprocal_rank_fusion(rankings)
@@ -96,6 +99,11 @@ class Retriever:
                 break
         return out
 
+    def _lexical(self, text: str, focus: list[str], exclude_path: str | None) -> list[list[Hit]]:
+        """Two BM25 rankings: definitions of the identifiers at the cursor, then the whole query's terms."""
+        definitions = self.index.definitions(focus, CANDIDATES, exclude_path=exclude_path)
+        return [definitions, self.index.lexical(text, CANDIDATES, exclude_path=exclude_path)]
+
     def _semantic(self, text: str) -> list[tuple[int, float]]:
         assert self.encoder is not None and self.vectors is not None
         vector = self.encoder.encode([text])[0]
@@ -106,11 +114,14 @@ class Retriever:
         text = query_text(query.prefix, query.suffix)
         if not text.strip():
             return []
+        cursor_line = query.prefix.rsplit("\n", 1)[-1]
         window = (query.window_start, query.window_end)
         chosen: list[Hit] = []
-        for hit in self.search(text, CANDIDATES, deadline_s=deadline_s):
+        for hit in self.search(text, CANDIDATES, deadline_s=deadline_s, cursor_line=cursor_line):
             span = (hit.start_line, hit.end_line)
-            if hit.path == query.path and _overlaps(span, window):
+            # Artifact paths start with the repository's name; the document's path is inside its repository.
+            same_file = hit.path == query.path or hit.path.endswith("/" + query.path)
+            if same_file and _overlaps(span, window):
                 continue
             if any(c.path == hit.path and _overlaps(span, (c.start_line, c.end_line)) for c in chosen):
                 continue

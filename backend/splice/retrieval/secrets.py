@@ -55,8 +55,9 @@ _BARE_ASSIGNMENT = re.compile(
     re.MULTILINE,
 )
 # Values that are code, not secrets: a call, an attribute, an environment lookup, a placeholder.
-_HARMLESS_VALUE = re.compile(r"^(?:\$\{?\w+\}?|%\(\w+\)s|<[^>]*>|\{\{.*\}\}|None|null|true|false|os\.environ.*|getenv.*)$",
-                             re.IGNORECASE)
+_HARMLESS_VALUE = re.compile(
+    r"^(?:\$\{?\w+\}?|%\(\w+\)s|<[^>]*>|\{\{.*\}\}|None|null|true|false|os\.environ.*|getenv.*)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,13 @@ def static_model_path() -> Path:
 def _pca(embeddings: npt.NDArray[np.float32], dims: int) -> npt.NDArray[np.float32]:
     centred = embeddings - embeddings.mean(axis=0)
     covariance = (centred.T @ centred) / max(1, centred.shape[0] - 1)
-    values, vectors = np.linalg.eigh(covariance)
+    _, vectors = np.linalg.eigh(covariance)
     components = vectors[:, ::-1][:, :dims]
     scores = centred @ components
     # model2vec's sign convention: the largest-magnitude score of each component is positive.
     signs = np.sign(scores[np.argmax(np.abs(scores), axis=0), np.arange(scores.shape[1])])
-    return (scores * signs).astype(np.float32)
+    reduced: npt.NDArray[np.float32] = (scores * signs).astype(np.float32)
+    return reduced
 
 
 def distil(target: Path | None = None, *, progress: Callable[[int, int], None] | None = None,
@@ -74,6 +75,8 @@ def distil(target: Path | None = None, *, progress: Callable[[int, int], None] |
     vocabulary = tokenizer.get_vocab_size()
     count = vocabulary if limit is None else min(limit, vocabulary)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    if cls_id is None or sep_id is None:
+        raise RetrievalError("the embedding model's tokenizer has no [CLS]/[SEP] tokens")
     started = time.perf_counter()
     embeddings = np.zeros((vocabulary, encoder.dimension), dtype=np.float32)
     for start in range(0, count, _BATCH):
@@ -138,3 +141,9 @@ def load_static_model(path: Path | None = None, *, build: bool = True) -> Static
     info = path / "splice.json"
     name = json.loads(info.read_text()).get("name", MODEL_NAME) if info.is_file() else path.name
     return StaticEncoder(model, str(name))
+
+
+if __name__ == "__main__":
+    # ``python -m splice.retrieval.static_model``: distil once (scripts/setup); a no-op when present.
+    if not (static_model_path() / "model.safetensors").is_file():
+        distil()

@@ -10,6 +10,7 @@ It feeds the telemetry recorder (requests here, edits through the document store
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections import OrderedDict
@@ -29,6 +30,7 @@ from splice.languages import language_for_path
 from splice.logging import get_logger
 from splice.server.connection import INVALID_REQUEST, SERVER_NOT_INITIALIZED, Connection
 from splice.server.params import display_path, field, uri_to_path
+from splice.server.retrieval import ServerRetrieval
 from splice.telemetry.clock import Clock, SystemClock
 from splice.telemetry.recorder import TelemetryRecorder
 
@@ -76,6 +78,7 @@ class LanguageServer:
         self.issued: OrderedDict[str, IssuedCompletion] = OrderedDict()
         self._inflight: dict[str, Any] = {}  # uri -> request id of its running completion
         self._watch: asyncio.Task[None] | None = None
+        self.retrieval = ServerRetrieval(self)
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
@@ -121,6 +124,8 @@ class LanguageServer:
         self.encoding = encoding
         self.configure(field(params, "initializationOptions", optional=True), source="initializationOptions")
         self.root = _workspace_root(params)
+        self.retrieval.work_done_progress = bool(
+            (params.get("capabilities") or {}).get("window", {}).get("workDoneProgress"))
         self.initialized = True
         parent = params.get("processId")
         if isinstance(parent, int) and not isinstance(parent, bool) and parent > 0:
@@ -134,6 +139,7 @@ class LanguageServer:
         The engine starts here, after the ``initialize`` reply has gone out, because importing and
         creating it is the slowest part of start-up and the editor waits for that reply."""
         self.ensure_engine()
+        self.retrieval.start()
         self.telemetry.start_timer()
         queued, self._queued_messages = self._queued_messages, []
         for kind, message in queued:
@@ -142,6 +148,7 @@ class LanguageServer:
     async def shutdown(self) -> None:
         """Refuse further requests and release the engine."""
         self.shutdown_requested = True
+        self.retrieval.close()
         if self.engine is not None:
             await self.engine.aclose()
 
@@ -226,8 +233,10 @@ class LanguageServer:
     # Documents -------------------------------------------------------------------------------------------
 
     def document_updated(self, uri: str) -> None:
-        """Let the engine learn the document's new text."""
-        self._observe(self.documents.get(uri))
+        """Let the engine and the repository index learn the document's new text."""
+        doc = self.documents.get(uri)
+        self._observe(doc)
+        self.retrieval.document_changed(uri, doc.text.replace("\r\n", "\n"))
 
     def document_closed(self, uri: str) -> None:
         """Forget caches for ``uri``; the engine falls back to the file on disk."""
@@ -287,11 +296,17 @@ class LanguageServer:
                 head = doc.text[start:cursor]
             from splice.pipeline import CompletionInput  # noqa: PLC0415 - loaded with the engine
 
+            path = display_path(uri, self.root)
             request = CompletionInput(
-                path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
+                path=path, language=_language(doc), prefix=doc.text[:start] + head,
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
+                extra_snippets=await self.retrieval.snippets(path, doc.text.replace("\r\n", "\n"),
+                                                             len(doc.text[:cursor].replace("\r\n", "\n"))),
             )
-            self.telemetry.request_started(uri)
+            # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,
+            # in order, before the next message is read.
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self.telemetry.request_started, uri)
             try:
                 result = await self.pipeline.complete(request)
             except asyncio.CancelledError:
@@ -310,11 +325,12 @@ class LanguageServer:
                 issued = IssuedCompletion(f"{completion_id_base}-{index}", uri, head + proposal.text, rng)
                 self._remember(issued)
                 items.append(issued)
-            self.telemetry.request_completed(
+            loop.call_soon(functools.partial(
+                self.telemetry.request_completed,
                 request_id=completion_id_base, uri=uri, path=request.path, language=request.language,
                 prefix=request.prefix, suffix=request.suffix, invoked=request.invoked, result=result,
                 items=[(i.completion_id, i.insert_text, len(head), start) for i in items],
-            )
+            ))
             log.info("completion", uri=uri, engine=result.engine, prompt_tokens=result.prompt_tokens,
                      sources=list(result.sources), multiline=result.multiline, items=len(items),
                      dropped=result.dropped, skipped=result.skipped, timings_ms=result.timings_ms)

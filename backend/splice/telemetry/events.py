@@ -73,7 +73,10 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class TextRecord:
-    """A request's situation and suggestion in full (secrets redacted), stored only with the opt-in."""
+    """A request's situation and its top suggestion (secrets redacted), stored only with the opt-in.
+
+    ``suggestion`` is the middle the pipeline proposed after ``prefix``, without any text the person had
+    already typed, so a replay can compare it with the pipeline's new answer directly."""
 
     request_id: str
     ts_ms: int

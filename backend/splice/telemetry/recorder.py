@@ -33,11 +33,10 @@ from splice.logging import get_logger
 from splice.telemetry.clock import Clock
 from splice.telemetry.events import CHECKPOINTS_S, Event, TextRecord, line_count, text_hash
 from splice.telemetry.retention import TrackedSuggestion
-from splice.telemetry.store import database_path
-from splice.telemetry.writer import TelemetryWriter
 
 if TYPE_CHECKING:
     from splice.pipeline import CompletionResult
+    from splice.telemetry.writer import TelemetryWriter
 
 log = get_logger()
 
@@ -125,6 +124,9 @@ class TelemetryRecorder:
         self._writer_factory = writer_factory or _default_writer
         self.writer: TelemetryWriter | None = None
         self._pending: OrderedDict[str, _Suggestion] = OrderedDict()
+        # Shown and awaiting a verdict: the only suggestions a sweep looks at, so its cost does not grow with
+        # the number of suggestions remembered.
+        self._on_screen: dict[str, _Suggestion] = {}
         self._tracked: list[TrackedSuggestion] = []
         self._awaiting: list[_Awaiting] = []
         self._typing: dict[str, _Typing] = {}
@@ -144,7 +146,7 @@ class TelemetryRecorder:
         if not self.enabled:
             return
         self.sweep()
-        for suggestion in list(self._pending.values()):
+        for suggestion in list(self._on_screen.values()):
             if suggestion.uri == uri and suggestion.shown_at is not None and not suggestion.verdict:
                 self._reject(suggestion, "typing")
 
@@ -181,7 +183,7 @@ class TelemetryRecorder:
             # Redacted on the writer thread, before it is stored.
             self._submit(TextRecord(request_id=request_id, ts_ms=now_ms, path=path, language=language,
                                     prefix=prefix[-PREFIX_CHARS:], suffix=suffix[:SUFFIX_CHARS],
-                                    suggestion=items[0][1] if items else "", invoked=invoked))
+                                    suggestion=items[0][1][items[0][2]:] if items else "", invoked=invoked))
 
     @_guarded
     def request_failed(self, *, request_id: str, language: str, engine: str, reason: str, detail: str = "") -> None:
@@ -203,6 +205,7 @@ class TelemetryRecorder:
         if suggestion is None or suggestion.shown_at is not None:
             return
         suggestion.shown_at = self.clock.monotonic()
+        self._on_screen[completion_id] = suggestion
         suggestion.shown_wall_ms = self._now_ms()
 
     @_guarded
@@ -221,6 +224,7 @@ class TelemetryRecorder:
             return  # a repeated notification
         self._write_shown(suggestion)
         suggestion.verdict = "accepted"
+        self._on_screen.pop(completion_id, None)
         suggestion.accepted_length = length
         kind = "accepted" if length == total else "partially_accepted"
         self._submit(replace(self._event(suggestion, kind), accepted_length=length,
@@ -273,7 +277,7 @@ class TelemetryRecorder:
         if not self.enabled:
             return
         self.sweep()
-        for suggestion in list(self._pending.values()):
+        for suggestion in list(self._on_screen.values()):
             if suggestion.uri == uri and suggestion.shown_at is not None and not suggestion.verdict:
                 self._reject(suggestion, "ended")
         self._tracked = [t for t in self._tracked if t.uri != uri]
@@ -290,7 +294,7 @@ class TelemetryRecorder:
         if not self.enabled:
             return
         now = self.clock.monotonic()
-        for suggestion in list(self._pending.values()):
+        for suggestion in list(self._on_screen.values()):
             if (suggestion.shown_at is not None and not suggestion.verdict
                     and now - suggestion.shown_at >= SHOW_TIMEOUT_S):
                 self._reject(suggestion, "timeout")
@@ -310,9 +314,12 @@ class TelemetryRecorder:
                 typing.since = now
 
     def start_timer(self) -> None:
-        """Sweep every few seconds while the server is idle (called on the server's loop)."""
+        """Start the writer and sweep every few seconds while the server is idle (called on the server's loop
+        once the ``initialize`` reply is out, so loading SQLite does not delay it)."""
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._tick())
+        if self.enabled and self.writer is None:
+            self.writer = self._writer_factory(self.settings)
 
     async def _tick(self) -> None:
         while True:
@@ -329,7 +336,7 @@ class TelemetryRecorder:
         try:
             if self.enabled:
                 self.sweep()
-                for suggestion in list(self._pending.values()):
+                for suggestion in list(self._on_screen.values()):
                     if suggestion.shown_at is not None and not suggestion.verdict:
                         self._reject(suggestion, "ended")
                 for uri, typing in self._typing.items():
@@ -372,6 +379,7 @@ class TelemetryRecorder:
     def _reject(self, suggestion: _Suggestion, reason: str) -> None:
         self._write_shown(suggestion)
         suggestion.verdict = "rejected"
+        self._on_screen.pop(suggestion.completion_id, None)
         self._submit(replace(self._event(suggestion, "rejected"), reason=reason))
 
     def _follow(self, suggestion: _Suggestion, previous: int, length: int) -> None:
@@ -444,6 +452,10 @@ class TelemetryRecorder:
 
 
 def _default_writer(settings: Settings) -> TelemetryWriter:
+    # Imported here: SQLite and the redactor are loaded when telemetry first needs them, not at start-up.
+    from splice.telemetry.store import database_path  # noqa: PLC0415
+    from splice.telemetry.writer import TelemetryWriter  # noqa: PLC0415
+
     path = database_path(settings.data_dir)
     log.info("telemetry_database", path=str(path), store_text=settings.telemetry_store_text)
     return TelemetryWriter(path, settings.telemetry_max_mb * 1024 * 1024)

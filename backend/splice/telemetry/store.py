@@ -226,6 +226,9 @@ class Store:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("PRAGMA incremental_vacuum")
+        if dropped:
+            # The shrinking happens in the WAL; a checkpoint carries it to the file (a busy reader only delays it).
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return dropped
 
     # Reading -------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ log = get_logger()
 
 QUEUE_LIMIT = 10_000
 BATCH_LIMIT = 500
+LINGER_S = 0.25
 REOPEN_AFTER_S = 30.0
 ROTATE_EVERY = 1000  # events between size checks
 _STOP = object()
@@ -81,11 +82,14 @@ class TelemetryWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            item = self._queue.get()
-            batch = [item]
-            while len(batch) < BATCH_LIMIT:
+            batch = [self._queue.get()]
+            # Linger a moment so events arriving together share one transaction, and the thread wakes (and
+            # takes the interpreter lock) a few times a second at most rather than once per event.
+            deadline = time.monotonic() + LINGER_S
+            while len(batch) < BATCH_LIMIT and not isinstance(batch[-1], threading.Event) and batch[-1] is not _STOP:
+                remaining = deadline - time.monotonic()
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
                 except queue.Empty:
                     break
             waiters = [b for b in batch if isinstance(b, threading.Event)]
@@ -131,7 +135,10 @@ class TelemetryWriter:
         try:
             self._store = self._opener(self.path)
         except (sqlite3.Error, StoreError, OSError) as exc:
-            self._next_open = now + REOPEN_AFTER_S
+            # A lock held by another process passes; anything else (permissions, a read-only disk) is
+            # retried only after a pause so the log is not flooded.
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            self._next_open = now if locked else now + REOPEN_AFTER_S
             self._failed("telemetry_open_failed", exc, 0)
             return None
         return self._store

@@ -29,6 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 from splice.telemetry import metrics
+from splice.telemetry.events import Event
 
 from .editor import Editor
 
@@ -36,7 +37,7 @@ URI = "file:///w/calc.py"
 DOC = "def add(a, b):\n    \n"
 
 
-async def run_session(data_dir: Path, **settings: object) -> tuple[Editor, str, list]:  # type: ignore[type-arg]
+async def run_session(data_dir: Path, **settings: object) -> tuple[str, list[Event]]:
     editor = Editor(data_dir, **settings)
     await editor.start()
     editor.open(URI, DOC)
@@ -79,11 +80,11 @@ async def run_session(data_dir: Path, **settings: object) -> tuple[Editor, str, 
     await editor.wait(602)
     editor.edit(URI, (2, 4), (2, 8), "")
     events = await editor.finish()
-    return editor, e["insertText"], events
+    return e["insertText"], events
 
 
 async def test_stored_events_and_figures_match_the_hand_computed_ones(tmp_path: Path) -> None:
-    editor, e_text, events = await run_session(tmp_path)
+    e_text, events = await run_session(tmp_path)
     e_len = len(e_text)
     kinds = Counter(ev.kind for ev in events)
     assert kinds["suggested"] + kinds["no_suggestion"] == 5

@@ -63,6 +63,7 @@ class EmbeddedEngine:
         self._min_context = min_context
         self._max_open_documents = max_open_documents
         self._max_line_positions = max_line_positions
+        self._nearby_tokens = 1500
         # numpy and the index modules load on first use, not at import: the server must answer
         # ``initialize`` within a few hundred milliseconds of starting.
         self._vocab_instance: Vocabulary | None = None
@@ -195,14 +196,19 @@ class EmbeddedEngine:
             by_context_scan,
             by_following_line_scan,
             by_following_line_table,
+            by_nearby_lines,
             by_suffix_index,
         )
 
         limit, max_context = self._occurrence_limit, self._max_context
+        # The live document is the text before the cursor, a separator, then the text after it.
+        at_cursor = int(cursor.document.file_starts[-1])
         found = by_context_scan(cursor.document, cursor, Level.DOCUMENT, max_context=max_context,
-                                limit=limit, min_length=self._min_context)
+                                limit=limit, min_length=self._min_context, near=at_cursor)
         found += by_following_line_scan(cursor.document, cursor, Level.DOCUMENT, max_context=max_context,
                                         limit=limit)
+        found += by_nearby_lines(cursor.document, cursor, Level.DOCUMENT, near=at_cursor,
+                                 window=self._nearby_tokens, max_context=max_context)
         open_corpora, open_paths = self._open_documents(current)
         snippets = [(s.text, 0) for s in request.prompt.snippets if not is_secret_name(Path(s.path).name)]
         if snippets:

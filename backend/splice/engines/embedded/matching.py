@@ -60,3 +60,28 @@ def right_agreement(tokens: TokenArray, position: int, following: TokenArray, ca
         return 0
     differ = np.flatnonzero(tokens[position: position + span] != following[:span])
     return int(differ[0]) if differ.size else span
+
+
+def left_agreements(tokens: TokenArray, positions: npt.NDArray[np.int64], context: TokenArray,
+                    cap: int) -> npt.NDArray[np.int64]:
+    """:func:`left_agreement` for many positions at once."""
+    span = min(cap, int(context.size))
+    if span <= 0 or positions.size == 0:
+        return np.zeros(positions.size, dtype=np.int64)
+    at = positions[:, None] - np.arange(span)[None, :]
+    equal = (tokens[np.maximum(at, 0)] == context[::-1][:span][None, :]) & (at >= 0)
+    agreed: npt.NDArray[np.int64] = np.cumprod(equal, axis=1).sum(axis=1)
+    return agreed
+
+
+def right_agreements(tokens: TokenArray, positions: npt.NDArray[np.int64], following: TokenArray,
+                     cap: int) -> npt.NDArray[np.int64]:
+    """:func:`right_agreement` for many positions at once."""
+    span = min(cap, int(following.size))
+    if span <= 0 or positions.size == 0:
+        return np.zeros(positions.size, dtype=np.int64)
+    size = int(tokens.size)
+    at = positions[:, None] + np.arange(span)[None, :]
+    equal = (tokens[np.minimum(at, size - 1)] == following[:span][None, :]) & (at < size)
+    agreed: npt.NDArray[np.int64] = np.cumprod(equal, axis=1).sum(axis=1)
+    return agreed

@@ -21,7 +21,7 @@ import numpy as np
 from splice.engines.embedded.corpus import TokenCorpus
 from splice.engines.embedded.cursor import Cursor
 from splice.engines.embedded.lexer import SEPARATOR
-from splice.engines.embedded.matching import context_matches, left_agreement
+from splice.engines.embedded.matching import context_matches, left_agreement, left_agreements
 from splice.engines.embedded.project import ProjectIndex
 
 
@@ -44,16 +44,44 @@ class Occurrence:
 
 def by_context_scan(
     corpus: TokenCorpus, cursor: Cursor, level: Level, *, max_context: int, limit: int, min_length: int,
+    near: int | None = None,
 ) -> list[Occurrence]:
-    """The ``limit`` places in a small corpus with the longest agreeing context."""
+    """The ``limit`` places in a small corpus with the longest agreeing context.
+
+    Among places with equally long context, those nearest ``near`` (the cursor's place in its own
+    document) come first, or else the latest: code near the cursor is the likeliest to be repeated.
+    """
     positions, lengths = context_matches(corpus.tokens, cursor.context, max_context)
     keep = lengths >= min_length
     positions, lengths = positions[keep], lengths[keep]
     if positions.size > limit:
-        # Longest first; among equals, later positions (nearer the cursor in the document) first.
-        order = np.lexsort((-positions, -lengths))[:limit]
+        distance = -positions if near is None else np.abs(positions - near)
+        order = np.lexsort((distance, -lengths))[:limit]
         positions, lengths = positions[order], lengths[order]
     return [Occurrence(corpus, int(p), int(n), level) for p, n in zip(positions, lengths, strict=True)]
+
+
+def by_nearby_lines(
+    corpus: TokenCorpus, cursor: Cursor, level: Level, *, near: int, window: int, max_context: int,
+) -> list[Occurrence]:
+    """Every line within ``window`` tokens of ``near`` whose start agrees with what is typed on the line.
+
+    Context matching requires the line break itself to agree, and its indentation change is often what
+    differs when a nearby line is repeated (``self._reset()`` after an ``if`` and again after a block).
+    These occurrences carry only the agreement they really have, so ranking weighs them accordingly.
+    """
+    boundaries = corpus.boundaries
+    lo = int(np.searchsorted(boundaries, near - window, side="left"))
+    hi = int(np.searchsorted(boundaries, near + window, side="right"))
+    starts = boundaries[lo:hi]
+    ends = np.append(boundaries[lo + 1: hi + 1], corpus.size)[: starts.size]
+    positions = starts + cursor.typed_tokens
+    keep = (corpus.tokens[starts] != SEPARATOR) & (positions + 1 < ends)
+    positions = positions[keep]
+    lefts = left_agreements(corpus.tokens, positions, cursor.context, max_context)
+    keep = lefts >= cursor.typed_tokens
+    return [Occurrence(corpus, p, n, level)
+            for p, n in zip(positions[keep].tolist(), lefts[keep].tolist(), strict=True)]
 
 
 def by_suffix_index(

@@ -39,6 +39,12 @@ class Scope:
     unused_parameters: tuple[str, ...]
     used_parameters: frozenset[str]
     needed: tuple[str, ...]
+    local: frozenset[str]  # every name the function mentions above the cursor, parameters included
+
+    def replaceable(self, name: str) -> bool:
+        """Whether a copied line's ``name`` may stand for one of this scope's: it is not one the function
+        already uses (apart from parameters that are used up) and not a builtin or ``self``."""
+        return name not in _COMMON and (name in self.used_parameters or name not in self.local)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -46,7 +52,7 @@ class Scope:
         return self.needed + tuple(n for n in self.unused_parameters if n not in self.needed)
 
 
-EMPTY_SCOPE = Scope((), frozenset(), ())
+EMPTY_SCOPE = Scope((), frozenset(), (), frozenset())
 
 
 def _names(line: str) -> list[str]:
@@ -74,7 +80,7 @@ def _parameters(header: str) -> list[str]:
                 break
         elif depth == 1 and piece == ",":
             expect = True
-        elif depth == 1 and expect and piece[0].isalpha() or depth == 1 and expect and piece[0] == "_":
+        elif depth == 1 and expect and (piece[0].isalpha() or piece[0] == "_"):
             names.append(piece)
             expect = False
         elif depth == 1 and piece in {":", "="}:
@@ -89,7 +95,7 @@ def scope_at(head_lines: list[str], indent: int, tail_lines: list[str]) -> Scope
     for number in range(len(head_lines) - 1, max(-1, len(head_lines) - 1 - _LOOKBACK), -1):
         line = head_lines[number]
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped[0] in "#)]}":  # comments and the closing lines of brackets
             continue
         width = indentation_width(line)
         if width >= threshold:
@@ -140,4 +146,4 @@ def scope_at(head_lines: list[str], indent: int, tail_lines: list[str]) -> Scope
         needed = [name for name in needed if not re.search(rf"\b{name}\b", module)]
     # Parameters the rest of the function already reads are less likely to be what this line consumes.
     unused = sorted((name for name in parameters if name not in body_names), key=lambda n: n in later)
-    return Scope(tuple(unused), used, tuple(needed))
+    return Scope(tuple(unused), used, tuple(needed), frozenset(body_names) | frozenset(parameters))

@@ -9,18 +9,23 @@ from dataclasses import dataclass
 class RankingWeights:
     """Tunables of the scoring function; the defaults were fitted on hidden-line reproduction."""
 
-    left: float = 2.4
-    right: float = 2.7
+    left: float = 2.0
+    right: float = 2.5
     repeat: float = 0.4
-    level_bonus: tuple[float, float, float, float] = (0.65, 0.35, 0.3, 0.0)
-    unknown_names: float = -1.6
-    length: float = 0.7
-    string_line: float = -0.7
+    level_bonus: tuple[float, float, float, float] = (0.3, 0.3, 0.45, 0.0)
+    unknown_names: float = -1.4
+    length: float = 0.75
+    string_line: float = -0.85
     repeated_line: float = -0.9
-    unused_parameter: float = 0.5
-    next_parameter: float = 0.5
+    unused_parameter: float = 0.25
+    next_parameter: float = 0.7
     needed_name: float = 0.5
-    renamed: float = -1.0
+    renamed: float = -2.0
+    renamed_to_next_parameter: float = 0.5
+    renamed_to_needed: float = 0.5
+    nearness: float = 1.0
+    same_break: float = 0.5
+    nearness_scale: float = 300.0
     rename_limit: int = 12
     left_cap: int = 48
     right_cap: int = 32

@@ -1,0 +1,206 @@
+"""``splice eval``: the hidden-line benchmark over real repositories, with ablations and a latency report.
+
+Writes the report as JSON (``--json``) and optionally as a self-contained HTML page (``--html``), and prints
+a summary table. Problems a person can fix (an empty repository, no supported language, fewer candidates
+than ``--tasks``, an output path that cannot be written) get a one-line message, never a traceback; an
+interrupted run (Ctrl-C) and a run whose output path fails at the end still keep what was computed: the
+report goes to the path asked for, or else to a temporary file whose name is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE = 2
+# The evaluation's own names, spelled here so that building the parser (which `splice serve` does too)
+# imports nothing; a unit test checks they match splice.evaluation.
+ABLATION_NAMES = ("prefix_only", "infile", "open_files", "retrieval", "customized")
+KINDS = ("line", "block", "span")
+DEFAULT_OPEN_FILES = 4
+EXIT_LEAKAGE = 3
+EXIT_INTERRUPTED = 130
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"splice eval: {text}\n")
+
+
+def _writable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or None when it can (checked by creating a file beside it)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return f"{path} is a directory"
+    if not directory.is_dir():
+        return f"the directory {directory} does not exist"
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}."):
+            pass
+    except OSError as exc:
+        return f"cannot write in {directory}: {exc.strerror or exc}"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path} is not writable"
+    return None
+
+
+def _save(data: dict[str, Any], json_path: Path, html_path: Path | None) -> bool:
+    """Write the report; on failure write it to a temporary file instead. Whether the asked paths worked."""
+    from splice.evaluation.report import write_json  # noqa: PLC0415 - see run
+
+    ok = True
+    try:
+        write_json(data, json_path)
+    except OSError as exc:
+        ok = False
+        fallback = Path(tempfile.mkstemp(prefix="splice-eval-", suffix=".json")[1])
+        write_json(data, fallback)
+        _say(f"cannot write {json_path} ({exc.strerror or exc}); the report is in {fallback}")
+    if html_path is not None:
+        from splice.evaluation.html_report import render_html  # noqa: PLC0415 - matplotlib loads only for --html
+
+        page = render_html(data)
+        try:
+            html_path.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            ok = False
+            handle, name = tempfile.mkstemp(prefix="splice-eval-", suffix=".html")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(page)
+            _say(f"cannot write {html_path} ({exc.strerror or exc}); the page is in {name}")
+    return ok
+
+
+def _table(data: dict[str, Any]) -> str:
+    lines = [f"{'ablation':<12} {'n':>5} {'exact':>7} {'edit':>7} {'bleu':>7} {'id-F1':>7} "
+             f"{'p50 ms':>8} {'p95 ms':>8}  exact-match lift over prefix_only [95% CI]"]
+    for name, row in data["ablations"].items():
+        if not row.get("available"):
+            lines.append(f"{name:<12} unavailable: {row.get('reason')}")
+            continue
+        latency = row["latency_ms"]
+
+        def cell(value: Any, width: int = 7, digits: int = 3) -> str:
+            return f"{value:>{width}.{digits}f}" if isinstance(value, float) else f"{'-':>{width}}"
+
+        lift = data["lifts"].get(name, {}).get("over_prefix_only", {}).get("exact_match")
+        lift_text = ""
+        if lift and lift.get("delta") is not None:
+            ratio = f"  x{lift['ratio']:.2f}" if lift.get("ratio") else ""
+            lift_text = f"  {lift['delta']:+.3f} [{lift['ci95'][0]:+.3f}, {lift['ci95'][1]:+.3f}]{ratio}"
+        lines.append(
+            f"{name:<12} {row['n']:>5} {cell(row['exact_match'])} {cell(row['edit_similarity'])} "
+            f"{cell(row['bleu'])} {cell(row['identifier_f1'])} {cell(latency['p50'], 8, 1)} "
+            f"{cell(latency['p95'], 8, 1)}{lift_text}"
+        )
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Sample, evaluate every ablation, write the reports and print the summary."""
+    # Imported here so that `splice serve` and `splice --help` never load the evaluation code.
+    from splice import config  # noqa: PLC0415
+    from splice.evaluation.harness import EvalOptions, Evaluation  # noqa: PLC0415
+    from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
+
+    for path in (args.json, args.html):
+        if path is not None and (reason := _writable(path)) is not None:
+            _say(f"cannot write the report: {reason}")
+            return EXIT_USAGE
+    missing = [str(r) for r in args.repo if not r.is_dir()]
+    if missing:
+        _say(f"not a directory: {', '.join(missing)}")
+        return EXIT_USAGE
+    if args.tasks < 1:
+        _say("--tasks must be at least 1")
+        return EXIT_USAGE
+    settings, problems = config.from_environment()
+    for problem in problems:
+        _say(problem)
+    ablations = tuple(name.strip() for name in args.ablations.split(",") if name.strip())
+    unknown = [name for name in ablations if name not in ABLATION_NAMES]
+    if unknown or not ablations:
+        _say(f"unknown ablation {', '.join(unknown) or '(none given)'}; choose from {', '.join(ABLATION_NAMES)}")
+        return EXIT_USAGE
+    options = EvalOptions(
+        tasks=args.tasks, seed=args.seed, kind=args.kind, ablations=ablations, via=args.via,
+        open_files=args.open_files, index_timeout=args.index_timeout, resamples=args.bootstrap,
+        tenant=args.tenant, workdir=args.workdir,
+    )
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm  # noqa: PLC0415 - evaluation-only dependency
+
+            # On stderr, and only on a terminal: CI logs get the summary, not a thousand redraws.
+            bar = tqdm(total=total, unit="req", desc="eval", file=sys.stderr, disable=None, leave=False)
+        bar.update(done - bar.n)
+
+    evaluation = Evaluation(args.repo, options, settings=settings, on_progress=progress)
+    sample = evaluation.prepare()
+    for problem in evaluation.problems:
+        _say(problem)
+    if not sample.tasks:
+        _say("no tasks to evaluate: nothing in the given repositories can be hidden")
+        _save(evaluation.report().as_json(), args.json, args.html)
+        return EXIT_USAGE
+    languages = sorted({t.language for t in sample.tasks})
+    _say(f"{len(sample.tasks)} {args.kind} tasks in {', '.join(languages)}; via {args.via}")
+    for name, reason in evaluation.unavailable.items():
+        _say(f"{name}: unavailable ({reason})")
+    code = 0
+    partial = False
+    try:
+        await evaluation.run()
+    except asyncio.CancelledError:
+        partial, code = True, EXIT_INTERRUPTED
+        _say("interrupted; writing what was computed")
+    except LeakageError as exc:
+        partial, code = True, EXIT_LEAKAGE
+        _say(f"stopped: {exc}")
+    except (OSError, TimeoutError, ValueError) as exc:
+        partial, code = True, 1
+        _say(f"stopped: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
+    data = evaluation.report(partial=partial).as_json()
+    if not _save(data, args.json, args.html):
+        code = code or 1
+    sys.stdout.write(_table(data) + "\n")
+    latency = data["latency_ms"]
+    if latency.get("p50") is not None:
+        sys.stdout.write(f"latency ({data['latency_ablation']}, full pipeline): p50 {latency['p50']:.1f} ms, "
+                         f"p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms\n")
+    return code
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``eval``."""
+    parser = commands.add_parser("eval", help="measure hidden-line reproduction on real repositories")
+    parser.add_argument("--repo", type=Path, action="append", required=True, metavar="PATH",
+                        help="a repository to sample tasks from (repeat for several)")
+    parser.add_argument("--tasks", type=int, default=200, metavar="N", help="how many tasks (default 200)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
+    parser.add_argument("--json", type=Path, required=True, metavar="OUT", help="where to write the JSON report")
+    parser.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
+    parser.add_argument("--via", choices=("inprocess", "stdio"), default="inprocess",
+                        help="run tasks in this process, or through a real `splice serve` (default inprocess)")
+    parser.add_argument("--kind", choices=KINDS, default="line",
+                        help="hide single lines, block bodies, or spans starting mid-line (default line)")
+    parser.add_argument("--ablations", default=",".join(ABLATION_NAMES), metavar="A,B",
+                        help=f"which rows to run (default all: {','.join(ABLATION_NAMES)})")
+    parser.add_argument("--open-files", type=int, default=DEFAULT_OPEN_FILES, metavar="K",
+                        help=f"files the simulated editor has open beside the target (default {DEFAULT_OPEN_FILES})")
+    parser.add_argument("--tenant", default="eval", help="tenant name for the customized row's artifact")
+    parser.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
+    parser.add_argument("--index-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="how long to wait for a repository index (default 600)")
+    parser.add_argument("--workdir", type=Path, metavar="DIR",
+                        help="keep the masked repository copies here (default: a temporary directory, removed)")

@@ -1,0 +1,36 @@
+"""A one-line progress bar on stderr for the indexing commands (not a command itself).
+
+stderr, because stdout carries the command's result; redrawn in place on a terminal, printed every tenth
+of the way otherwise, so a log file does not fill with carriage returns.
+"""
+
+from __future__ import annotations
+
+import sys
+
+_WIDTH = 30
+
+
+class ProgressBar:
+    """Callable as :data:`splice.retrieval.indexing.Progress`."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._tty = sys.stderr.isatty()
+        self._last_tenth = -1
+
+    def __call__(self, message: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if total <= 0:
+            sys.stderr.write(f"{message}...\n")
+            return
+        share = done / total
+        filled = int(_WIDTH * share)
+        line = f"[{'#' * filled}{'.' * (_WIDTH - filled)}] {share:4.0%} {message}"
+        if self._tty:
+            sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
+        elif int(share * 10) != self._last_tenth:
+            self._last_tenth = int(share * 10)
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()

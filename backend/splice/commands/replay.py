@@ -1,0 +1,99 @@
+"""``splice replay``: recorded situations through the current pipeline; how would the suggestions change?
+
+Needs the opt-in ``telemetryStoreText`` (``SPLICE_TELEMETRY_STORE_TEXT=true``): without it no situation is
+recorded. Reports how many suggestions stay the same, change, disappear or appear, and how many previously
+accepted suggestions the current pipeline would still produce.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from splice import config
+from splice.commands.report import data_dir_of, since_ms
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Replay and print the comparison."""
+    from splice.context.builder import PromptBuilder  # noqa: PLC0415 - keeps `splice --help` fast
+    from splice.context.tokens import TokenCounter  # noqa: PLC0415 - as above
+    from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415 - as above
+    from splice.pipeline import CompletionPipeline  # noqa: PLC0415 - as above
+    from splice.telemetry.replay import accepted_parts, replay  # noqa: PLC0415 - as above
+    from splice.telemetry.store import Store, StoreError, database_path  # noqa: PLC0415 - as above
+
+    path = database_path(data_dir_of(args))
+    try:
+        store = Store.open_readonly(path)
+    except StoreError as exc:
+        sys.stderr.write(f"splice: {exc}\n")
+        return 1
+    try:
+        cutoff = since_ms(args.since)
+        texts = list(store.texts(cutoff))
+        events = list(store.events(cutoff))
+    finally:
+        store.close()
+    if args.limit:
+        texts = texts[-args.limit :]
+    if not texts:
+        sys.stderr.write("splice: no recorded situations; replay needs telemetryStoreText (SPLICE_TELEMETRY_STORE_TEXT"
+                         "=true) while you work\n")
+        return 1
+
+    settings, problems = config.from_environment()
+    for problem in problems:
+        sys.stderr.write(f"splice: {problem}\n")
+    workspace = args.workspace.resolve() if args.workspace else None
+    engine = create_engine(settings, workspace)
+    embedded = embedded_of(engine)
+    if embedded is not None:
+        await embedded.start()
+        embedded.wait_until_ready(args.index_timeout)
+    pipeline = CompletionPipeline(settings, PromptBuilder(settings, TokenCounter.load()), engine)
+    try:
+        summary = await replay(pipeline, texts, accepted_parts(events, texts),
+                               repo=workspace.name if workspace else "")
+    finally:
+        await engine.aclose()
+
+    total = len(summary.requests)
+    _write(f"replayed {total} recorded requests with engine {engine.name}"
+           + (f" ({summary.errors} failed)" if summary.errors else ""))
+    for status, meaning in (("same", "same suggestion"), ("changed", "different suggestion"),
+                            ("gone", "no suggestion now"), ("new", "a suggestion where there was none")):
+        _write(f"  {meaning + ':':36} {summary.count(status)}")
+    accepted = summary.accepted_before
+    share = f" ({summary.still_produced / accepted * 100:.1f}%)" if accepted else ""
+    _write(f"previously accepted suggestions still produced: {summary.still_produced} of {accepted}{share}")
+    shown = 0
+    for request in summary.requests:
+        if shown >= args.show:
+            break
+        if request.status == "same":
+            continue
+        shown += 1
+        kept = {True: " [accepted, still produced]", False: " [accepted, no longer produced]", None: ""}
+        _write(f"\n{request.path} ({request.status}){kept[request.still_produced]}")
+        _write(f"  before: {request.before!r}")
+        _write(f"  after:  {request.after!r}")
+    return 0
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``replay``."""
+    replay = commands.add_parser("replay", help="run recorded situations through the current pipeline (opt-in texts)")
+    replay.add_argument("--since", type=float, default=None, metavar="DAYS", help="only the last DAYS days")
+    replay.add_argument("--limit", type=int, default=0, metavar="N", help="only the N most recent situations")
+    replay.add_argument("--show", type=int, default=10, metavar="N", help="print N changed suggestions (default 10)")
+    replay.add_argument("--workspace", type=Path, metavar="DIR", help="workspace the embedded engine indexes")
+    replay.add_argument("--index-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="how long to wait for the workspace index (default 60)")
+    replay.add_argument("--data-dir", type=Path, metavar="DIR", help="telemetry directory (default: SPLICE_DATA_DIR "
+                                                                     "or the user data directory)")

@@ -1,0 +1,77 @@
+"""``splice report``: adoption figures from the local telemetry database, as text, HTML or JSON lines.
+
+Text goes to the terminal; ``--html OUT`` also writes a self-contained dashboard with plots; ``--export
+OUT`` writes the events as JSON lines (no code text) for an organisation's own aggregation pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from splice import config
+
+
+def data_dir_of(args: argparse.Namespace) -> str:
+    """``--data-dir``, else the ``data_dir`` setting (``SPLICE_DATA_DIR``)."""
+    if args.data_dir:
+        return str(args.data_dir)
+    settings, problems = config.from_environment()
+    for problem in problems:
+        sys.stderr.write(f"splice: {problem}\n")
+    return settings.data_dir
+
+
+def since_ms(days: float | None, now: float | None = None) -> int | None:
+    """The cut-off for ``--since DAYS`` in Unix milliseconds."""
+    if days is None:
+        return None
+    return int(((now if now is not None else time.time()) - days * 86400) * 1000)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Compute and print (and write) the report."""
+    from splice.telemetry.report import html_report, text_report  # noqa: PLC0415 - keeps `splice --help` fast
+    from splice.telemetry.store import Store, StoreError, database_path  # noqa: PLC0415 - as above
+
+    path = database_path(data_dir_of(args))
+    try:
+        store = Store.open_readonly(path)
+    except StoreError as exc:
+        sys.stderr.write(f"splice: {exc}\n")
+        return 1
+    try:
+        cutoff = since_ms(args.since)
+        if args.export:
+            if str(args.export) == "-":
+                count = store.export_jsonl(sys.stdout, cutoff)
+            else:
+                with Path(args.export).open("w", encoding="utf-8") as out:
+                    count = store.export_jsonl(out, cutoff)
+            sys.stderr.write(f"splice: exported {count} events\n")
+            return 0
+        events = list(store.events(cutoff))
+    finally:
+        store.close()
+    sys.stdout.write(text_report(events, args.since))
+    if args.html:
+        try:
+            page = html_report(events, args.since)
+        except ImportError as exc:
+            sys.stderr.write(f"splice: the HTML report needs matplotlib (pip install 'splice[report]'): {exc}\n")
+            return 1
+        Path(args.html).write_text(page, encoding="utf-8")
+        sys.stdout.write(f"\nHTML dashboard: {args.html}\n")
+    return 0
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``report``."""
+    report = commands.add_parser("report", help="adoption figures from the local telemetry (text, HTML, JSON lines)")
+    report.add_argument("--since", type=float, default=None, metavar="DAYS", help="only the last DAYS days")
+    report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML dashboard")
+    report.add_argument("--export", metavar="OUT", help="write the events as JSON lines to OUT ('-': stdout) instead")
+    report.add_argument("--data-dir", type=Path, metavar="DIR", help="telemetry directory (default: SPLICE_DATA_DIR "
+                                                                     "or the user data directory)")

@@ -1,0 +1,169 @@
+"""Repository retrieval inside the language server: which index, when it is built, how it stays fresh.
+
+With a ``tenant`` setting the server opens that tenant's published artifact under ``artifactsDir`` and
+nothing else; without one it indexes the workspace in the background, reporting work-done progress to the
+editor (``window/workDoneProgress/create``, then ``$/progress`` begin/report/end) when the client supports
+it, and re-indexes a file shortly after it changes or is saved. Completions ask for snippets with a hard
+deadline: retrieval runs on a worker thread under ``asyncio.wait_for``, and a late answer is dropped, never
+waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from splice.errors import RetrievalError, SpliceError
+from splice.logging import get_logger
+from splice.server.params import uri_to_path
+
+if TYPE_CHECKING:
+    from splice.context.prompt import Snippet
+    from splice.retrieval.live import Retrieval
+
+log = get_logger()
+
+UPDATE_DELAY_S = 0.3  # a burst of keystrokes re-indexes the file once
+_PROGRESS_INTERVAL_S = 0.25
+_CHARS_PER_TOKEN = 3
+
+
+class ServerRetrieval:
+    """Retrieval state of one server."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.retrieval: Retrieval | None = None
+        self.work_done_progress = False
+        self._task: asyncio.Task[None] | None = None
+        self._updates: dict[str, asyncio.TimerHandle] = {}
+        self._closed = False
+        self._running: set[asyncio.Task[None]] = set()  # held so updates are not collected mid-flight
+
+    def start(self) -> None:
+        """Open the index in the background (once)."""
+        if self._task is None and self.server.settings.retrieval_deadline_ms > 0:
+            self._task = asyncio.get_running_loop().create_task(self._open())
+
+    async def _open(self) -> None:
+        from splice.retrieval.live import Retrieval  # noqa: PLC0415 - loaded after the initialize reply
+
+        settings = self.server.settings
+        try:
+            if settings.tenant:
+                if not settings.artifacts_dir:
+                    self.server.show_message(2, f"tenant {settings.tenant!r} is set but artifactsDir is not; "
+                                                "completing without the tenant's customization")
+                    return
+                self.retrieval = await asyncio.to_thread(Retrieval.for_tenant, Path(settings.artifacts_dir),
+                                                         settings.tenant)
+                log.info("retrieval.tenant_artifact", tenant=settings.tenant)
+                return
+            if self.server.root is None:
+                return
+            retrieval = await asyncio.to_thread(Retrieval.for_workspace, Path(self.server.root))
+            self.retrieval = retrieval  # searchable at once with whatever an earlier run indexed
+            await self._rebuild(retrieval)
+        except RetrievalError as exc:
+            log.warning("retrieval.unavailable", error=exc.message)
+            self.server.show_message(2, f"repository retrieval is off: {exc.message}")
+        except Exception:  # retrieval is an enhancement: never take the server down with it
+            log.exception("retrieval.failed")
+
+    async def _rebuild(self, retrieval: Retrieval) -> None:
+        connection = self.server.connection
+        token = f"splice-index-{uuid.uuid4().hex[:8]}"
+        reporting = False
+        if connection is not None and self.work_done_progress:
+            try:
+                await connection.request("window/workDoneProgress/create", {"token": token}, timeout=5.0)
+                reporting = True
+            except (SpliceError, TimeoutError):
+                reporting = False
+        loop = asyncio.get_running_loop()
+        last = [0.0]
+
+        def report(value: dict[str, Any]) -> None:
+            if reporting and connection is not None and not self._closed:
+                connection.notify("$/progress", {"token": token, "value": value})
+
+        def progress(message: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if total and done < total and now - last[0] < _PROGRESS_INTERVAL_S:
+                return
+            last[0] = now
+            value: dict[str, Any] = {"kind": "report", "message": message}
+            if total:
+                value["percentage"] = min(100, int(100 * done / total))
+            loop.call_soon_threadsafe(report, value)
+
+        report({"kind": "begin", "title": "Splice: indexing the workspace", "cancellable": False,
+                "percentage": 0})
+        try:
+            result = await asyncio.to_thread(retrieval.rebuild, progress, lambda: self._closed)
+        except BaseException:
+            report({"kind": "end", "message": "indexing failed"})
+            raise
+        report({"kind": "end", "message": f"indexed {result.files} files ({result.indexed} changed)"})
+
+    async def snippets(self, path: str, text: str, offset: int) -> tuple[Snippet, ...]:
+        """Repository snippets for a cursor at ``offset`` of ``text``; () when retrieval is off, not ready
+        or past its deadline."""
+        retrieval = self.retrieval
+        settings = self.server.settings
+        if retrieval is None or settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
+            return ()
+        from splice.retrieval.retriever import RetrievalQuery  # noqa: PLC0415 - loaded with the index
+
+        line = text.count("\n", 0, offset)
+        reach = int(settings.context_tokens * settings.prefix_share * _CHARS_PER_TOKEN)
+        first = line - text.count("\n", max(0, offset - reach), offset)
+        following = int(settings.context_tokens * settings.suffix_share * _CHARS_PER_TOKEN)
+        last = line + text.count("\n", offset, offset + following) + 1
+        query = RetrievalQuery(path=path, prefix=text[max(0, offset - 4000):offset], suffix=text[offset:offset + 1000],
+                               window_start=first, window_end=last, limit=settings.max_snippets)
+        deadline = settings.retrieval_deadline_ms / 1000
+        try:
+            found = await asyncio.wait_for(asyncio.to_thread(retrieval.snippets, query, deadline), deadline)
+        except TimeoutError:
+            log.info("retrieval.deadline", deadline_ms=settings.retrieval_deadline_ms)
+            return ()
+        except Exception as exc:  # a failed search costs the snippets, not the completion
+            log.warning("retrieval.search_failed", error=repr(exc))
+            return ()
+        return tuple(found)
+
+    def document_changed(self, uri: str, text: str) -> None:
+        """Re-index the document shortly (a burst of changes is indexed once)."""
+        retrieval = self.retrieval
+        path = uri_to_path(uri)
+        if retrieval is None or retrieval.root is None or path is None:
+            return
+        pending = self._updates.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            self._updates.pop(uri, None)
+            task = loop.create_task(self._update(retrieval, Path(path), text))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+        self._updates[uri] = loop.call_later(UPDATE_DELAY_S, run)
+
+    async def _update(self, retrieval: Retrieval, path: Path, text: str) -> None:
+        try:
+            await asyncio.to_thread(retrieval.update_file, path, text)
+        except Exception as exc:  # the index keeps its previous copy of the file
+            log.warning("retrieval.update_failed", path=str(path), error=repr(exc))
+
+    def close(self) -> None:
+        """Stop background work; the index file stays consistent (every write is a transaction)."""
+        self._closed = True
+        for handle in self._updates.values():
+            handle.cancel()
+        self._updates.clear()

@@ -1,0 +1,132 @@
+"""The index's incremental behaviour, the artifact store's atomic publishing and its refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from splice.errors import ArtifactError, IndexUnreadableError, SourceError
+from splice.retrieval.artifact import open_artifact
+from splice.retrieval.customization import customize
+from splice.retrieval.index import RepositoryIndex
+from splice.retrieval.indexing import Source, index_sources
+from splice.retrieval.retriever import RetrievalQuery, Retriever
+from splice.retrieval.selection import Knobs
+
+
+def _repo(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+FILES = {
+    "pricing.py": "def compute_total(items):\n    return sum(item.price for item in items)\n",
+    "orders.py": "from pricing import compute_total\n\n\ndef checkout(cart):\n    total = compute_total(cart.items)\n"
+                 "    return total\n",
+}
+
+
+def test_reindex_skips_unchanged_and_removes_deleted(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo", FILES)
+    index = RepositoryIndex(tmp_path / "i.sqlite")
+    first = index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    assert first.indexed == 2
+    second = index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    assert (second.indexed, second.unchanged) == (0, 2)
+    (repo / "orders.py").unlink()
+    third = index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    assert third.removed == 1 and set(index.digests()) == {"pricing.py"}
+
+
+def test_cancelled_run_keeps_committed_progress(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo", {f"m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(600)})
+    index = RepositoryIndex(tmp_path / "i.sqlite")
+    calls = {"n": 0}
+
+    def cancelled() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 300
+
+    index_sources(index, [Source("repo", repo)], prefix_paths=False, cancelled=cancelled)
+    kept = len(index.digests())
+    assert 0 < kept < 600
+    resumed = index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    assert resumed.unchanged == kept and len(index.digests()) == 600
+
+
+def test_retriever_drops_window_overlap_and_orders_stably(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo", FILES)
+    index = RepositoryIndex(tmp_path / "i.sqlite")
+    index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    retriever = Retriever(index)
+    query = RetrievalQuery(path="orders.py", prefix="def checkout(cart):\n    total = compute_total(",
+                           suffix=")\n", window_start=0, window_end=10, limit=4)
+    snippets = retriever.snippets(query, deadline_s=2.0)
+    assert [s.path for s in snippets] == ["pricing.py"]
+    assert snippets == retriever.snippets(query, deadline_s=2.0)
+
+
+def test_missing_and_corrupt_inputs_get_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        index_sources(RepositoryIndex(tmp_path / "i.sqlite"), [Source("x", tmp_path / "missing")])
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(IndexUnreadableError):
+        RepositoryIndex(bad)
+    with pytest.raises(ArtifactError, match="invalid tenant"):
+        open_artifact(tmp_path, "../etc")
+    with pytest.raises(ArtifactError, match="no published artifact"):
+        open_artifact(tmp_path, "nobody")
+
+
+def test_publish_is_versioned_and_corruption_is_refused(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo", FILES)
+    root = tmp_path / "artifacts"
+    first = asyncio.run(customize(root, "acme", [Source("repo", repo)], knobs=Knobs(), task_id=5))
+    (repo / "extra.py").write_text("def extra():\n    return 1\n")
+    second = asyncio.run(customize(root, "acme", [Source("repo", repo)], knobs=Knobs()))
+    assert first.published is not None and second.published is not None
+    assert (root / "acme" / "current").resolve() == second.published
+    manifest = json.loads((second.published / "manifest.json").read_text())
+    assert manifest["tenant"] == "acme" and manifest["version"] == 2 and manifest["sizes"]["files"] == 3
+    assert (root / "by-task-id" / "5" / "repo" / "pricing.py").is_file()
+    artifact = open_artifact(root, "acme")
+    artifact.close()
+    with open(second.published / "index.sqlite", "r+b") as handle:
+        handle.seek(200)
+        handle.write(b"\xff" * 64)
+    with pytest.raises(ArtifactError, match="corrupt"):
+        open_artifact(root, "acme")
+
+
+def test_knobs_select_and_record_reasons(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo", {
+        **FILES, "legacy/old.py": "def old():\n    return 0\n", "tests/test_x.py": "def test_x():\n    pass\n",
+        "fragile.py": "def fragile():\n    return 1\n",
+    })
+    git = ["git", "-C", str(repo), "-c", "user.email=a@b", "-c", "user.name=n"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "initial"], check=True)
+    for n in range(3):
+        (repo / "fragile.py").write_text(f"def fragile():\n    return {n + 2}\n")
+        subprocess.run([*git, "commit", "-qam", f"fix crash {n}"], check=True)
+    knobs = Knobs(exclude=("tests/",), max_bugfix_commits=2, since_days=30,
+                  deprecated=("**/legacy/**",))
+    outcome = asyncio.run(customize(tmp_path / "art", "acme", [Source("repo", repo)], knobs=knobs))
+    skipped = outcome.report.skipped
+    assert skipped["deprecated path"] == ["repo/legacy/old.py"]
+    assert skipped["matched by --exclude"] == ["repo/tests/test_x.py"]
+    assert skipped["more than 2 bug-fix commits"] == ["repo/fragile.py"]
+    assert outcome.published is not None
+    selection = json.loads((outcome.published / "selection.json").read_text())
+    assert selection["selected"] == 2
+    manifest = json.loads((outcome.published / "manifest.json").read_text())
+    assert manifest["sources"][0]["commit"] and manifest["knobs"]["max_bugfix_commits"] == 2
