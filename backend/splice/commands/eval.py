@@ -104,6 +104,7 @@ async def run(args: argparse.Namespace) -> int:
     """Sample, evaluate every ablation, write the reports and print the summary."""
     # Imported here so that `splice serve` and `splice --help` never load the evaluation code.
     from splice import config  # noqa: PLC0415
+    from splice.errors import SpliceError  # noqa: PLC0415
     from splice.evaluation.harness import EvalOptions, Evaluation  # noqa: PLC0415
     from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
 
@@ -164,6 +165,9 @@ async def run(args: argparse.Namespace) -> int:
     except LeakageError as exc:
         partial, code = True, EXIT_LEAKAGE
         _say(f"stopped: {exc}")
+    except SpliceError as exc:
+        partial, code = True, 1
+        _say(f"stopped: {exc.message}")
     except (OSError, TimeoutError, ValueError) as exc:
         partial, code = True, 1
         _say(f"stopped: {exc}")

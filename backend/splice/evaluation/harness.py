@@ -127,7 +127,8 @@ class Evaluation:
             for ablation in self.ablations:
                 if ablation.name in self.unavailable:
                     continue
-                if ablation.retrieval:
+                # A runner that retrieves for itself still needs the customized row's artifact built.
+                if ablation.customized or (ablation.retrieval and runner.takes_snippets):
                     contexts[ablation.name] = open_context(
                         mirror, ablation, tenant=self.options.tenant, artifacts_root=mirror.artifacts_root)
                 sessions[ablation.name] = session = await runner.open(mirror, ablation)
@@ -142,7 +143,7 @@ class Evaluation:
                     view = editor_view(task, ablation, mirror, open_files=self.options.open_files)
                     context = contexts.get(ablation.name)
                     search_ms = 0.0
-                    if context is not None:
+                    if context is not None and runner.takes_snippets:
                         # Retrieval is part of a request's path in the server, so its time counts.
                         started = time.perf_counter()
                         found = tuple(context.snippets(view, self.settings.max_snippets))

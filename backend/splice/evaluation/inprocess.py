@@ -79,6 +79,7 @@ class InProcessRunner:
     """Opens in-process sessions from one set of settings."""
 
     name = "inprocess"
+    takes_snippets = True
 
     def __init__(self, settings: Settings, *, index_timeout: float = 600.0, tenant: str = "") -> None:
         self.settings = settings

@@ -128,11 +128,16 @@ class Report:
         for language in languages:
             subset = [t for t in self.tasks if t.language == language]
             by_language[language] = {"tasks": len(subset)} | {name: self.summary(name, subset) for name in self.ran}
+        by_repo: dict[str, Any] = {}
+        for repo in sorted({t.repo for t in self.tasks}):
+            subset = [t for t in self.tasks if t.repo == repo]
+            by_repo[repo.name] = {"tasks": len(subset)} | {name: self.summary(name, subset) for name in self.ran}
         headline = self.headline
         data: dict[str, Any] = {
             "tasks": len(self.tasks),
             "ablations": ablations,
             "by_language": by_language,
+            "by_repo": by_repo,
             "latency_ms": self.summary(headline)["latency_ms"] if headline else latency_summary([]),
             "latency_ablation": headline,
             "lifts": self.lifts(),

@@ -38,9 +38,11 @@ class Session(Protocol):
 
 
 class Runner(Protocol):
-    """Opens sessions; ``name`` says how requests travel (``inprocess`` or ``stdio``)."""
+    """Opens sessions; ``name`` says how requests travel (``inprocess`` or ``stdio``). ``takes_snippets``
+    says whether the harness must find repository snippets for it, or whether it retrieves for itself."""
 
     name: str
+    takes_snippets: bool
 
     async def open(self, mirror: Mirror, ablation: Ablation) -> Session:
         """A ready session for the masked repository ``mirror`` under ``ablation``."""

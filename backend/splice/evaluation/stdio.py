@@ -237,6 +237,7 @@ class StdioRunner:
     """Starts one ``splice serve`` per session."""
 
     name = "stdio"
+    takes_snippets = False  # the server retrieves for itself, as it does for an editor
 
     def __init__(self, *, command: list[str] | None = None, index_timeout: float = 600.0, tenant: str = "") -> None:
         self.command = command or [sys.executable, "-m", "splice", "serve"]
@@ -246,8 +247,10 @@ class StdioRunner:
     async def open(self, mirror: Mirror, ablation: Ablation) -> StdioSession:
         """A server initialised for ``ablation``, its index ready when it has a workspace."""
         # Info level: readiness is read from the server's log. The server's own workspace index goes beside
-        # the mirror, never into the person's cache.
-        env = {**os.environ, "SPLICE_LOG_LEVEL": "info", "SPLICE_INDEX_DIR": str(mirror.index_dir)}
+        # the mirror, never into the person's cache, and benchmark requests are not a person's usage, so
+        # they stay out of the telemetry store.
+        env = {**os.environ, "SPLICE_LOG_LEVEL": "info", "SPLICE_INDEX_DIR": str(mirror.index_dir),
+               "SPLICE_TELEMETRY": "off"}
         server = await ServerProcess.start(self.command, env)
         root = mirror.root if ablation.workspace else None
         options: dict[str, Any] = {}

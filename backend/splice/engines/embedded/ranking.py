@@ -44,9 +44,11 @@ class Proposal:
     count: int
     bonus: float = 0.0  # evidence from outside the occurrences (generation)
     origin: str = ""
-    renamed_to: str = ""  # for a copied line with a name replaced, the name the scope suggested
+    renamed: str = ""  # for a copied line with a name replaced, which substitution made it
     nearness: float = 0.0  # 1 beside the cursor in its own document, falling towards 0 with distance
     same_break: bool = False  # some occurrence's line opens with the cursor's indentation change
+    longest: int = 0  # the longest agreeing context among its occurrences, in tokens
+    share: float = 1.0  # its part of all occurrences whose context is at least that long
 
     def features(self, vocab: Vocabulary, cursor: Cursor, known: npt.NDArray[np.bool_]) -> list[float]:
         """The feature vector :func:`ranked_candidates` scores (see the module docstring)."""
@@ -63,9 +65,9 @@ class Proposal:
             math.log1p(len(self.tokens)), float(stringy), float(repeated),
             float(not names.isdisjoint(scope.unused_parameters)),
             float(bool(scope.unused_parameters) and scope.unused_parameters[0] in names),
-            float(not names.isdisjoint(scope.needed)), float(bool(self.renamed_to)),
-            float(bool(scope.unused_parameters) and self.renamed_to == scope.unused_parameters[0]),
-            float(self.renamed_to in scope.needed), self.nearness, float(self.same_break), self.bonus,
+            float(not names.isdisjoint(scope.needed)), float(self.renamed == "parameter"),
+            float(self.renamed == "binding"), self.nearness, float(self.same_break),
+            math.log(self.share), self.bonus,
         ]
 
 
@@ -73,8 +75,8 @@ def coefficients(weights: RankingWeights) -> list[float]:
     """The weights in the order of :meth:`Proposal.features`."""
     return [weights.left, weights.right, *weights.level_bonus[:3], weights.repeat, weights.unknown_names,
             weights.length, weights.string_line, weights.repeated_line, weights.unused_parameter,
-            weights.next_parameter, weights.needed_name, weights.renamed, weights.renamed_to_next_parameter,
-            weights.renamed_to_needed, weights.nearness, weights.same_break, 1.0]
+            weights.next_parameter, weights.needed_name, weights.renamed_parameter, weights.renamed_binding,
+            weights.nearness, weights.same_break, weights.share, 1.0]
 
 
 def known_tokens(vocab: Vocabulary, cursor: Cursor) -> npt.NDArray[np.bool_]:
@@ -120,6 +122,7 @@ def pooled_proposals(
     pools: dict[str, Proposal] = {}
     rest = cursor.rest_of_line.strip()
     at_cursor = int(cursor.document.file_starts[-1])
+    lefts: dict[str, list[int]] = {}  # per text, the context lengths of its occurrences
     by_corpus: dict[int, list[Occurrence]] = {}
     for occurrence in occurrences:
         by_corpus.setdefault(id(occurrence.corpus), []).append(occurrence)
@@ -149,6 +152,7 @@ def pooled_proposals(
             left = math.log1p(min(occurrence.left, weights.left_cap))
             if multiline:
                 text += _block(vocab, occurrence, end, cursor, weights.max_block_lines)
+            lefts.setdefault(text, []).append(occurrence.left)
             pool = pools.get(text)
             if pool is None:
                 pools[text] = Proposal(text, content, left, right, int(occurrence.level), 1,
@@ -163,6 +167,14 @@ def pooled_proposals(
             if occurrence.level < pool.level:
                 pool.level = int(occurrence.level)
                 pool.origin = Level(occurrence.level).name.lower()
+    # The infini-gram estimate: among all places whose context agrees at least as far as this text's best
+    # place does, the fraction that propose this text.
+    every = np.sort(np.fromiter((n for ns in lefts.values() for n in ns), dtype=np.int64))
+    for text, pool in pools.items():
+        ns = lefts[text]
+        pool.longest = max(ns)
+        at_least = every.size - int(np.searchsorted(every, pool.longest, side="left"))
+        pool.share = sum(1 for n in ns if n >= pool.longest) / max(1, at_least)
     return pools
 
 
@@ -181,48 +193,57 @@ def _proposed_text(
 
 
 def renamed_proposals(
-    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *,
-    limit: int, names_per_line: int = 2, substitutes: int = 3,
+    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], known: npt.NDArray[np.bool_], *,
+    limit: int,
 ) -> list[Proposal]:
     """Variants of the best proposals with one name consistently replaced by a name the scope suggests.
 
-    This is the copy mechanism: ``self.level = level`` copied from another constructor becomes
-    ``self.flag = flag`` when ``flag`` is the next unused parameter here. A name is replaceable when it is
-    foreign to the document (it came from another scope) or is a parameter this function has already used.
+    This is the copy mechanism, kept to the two substitutions that are usually right (measured: looser
+    ones produce dozens of wrong variants for each right one):
+
+    * *parameter*: a line consuming a parameter this function has already used, or a name foreign to the
+      document that the line uses twice (``self.level = level``, ``level=level,``), is repeated for the next
+      unused parameter;
+    * *binding*: a line that binds a name foreign to this function (``rv = ...``) binds instead a name the
+      code after the cursor reads without a definition.
     """
     scope = cursor.scope
-    wanted = scope.names[:substitutes]
-    if not wanted or cursor.partial or cursor.rest_of_line.strip():
+    if not (scope.unused_parameters or scope.needed) or cursor.partial or cursor.rest_of_line.strip():
         return []
     variants: list[Proposal] = []
     seen = {p.text for p in proposals}
+
+    def variant(proposal: Proposal, texts: list[str], old: str, new: str, kind: str) -> None:
+        tokens = tuple(vocab.intern(text[: len(text) - len(old)] + new) if text.lstrip() == old else token
+                       for token, text in zip(proposal.tokens, texts, strict=True))
+        text = vocab.join(tokens)
+        if text not in seen:
+            seen.add(text)
+            variants.append(Proposal(text, tokens, proposal.left, proposal.right, proposal.level,
+                                     proposal.count, origin=proposal.origin, renamed=kind,
+                                     nearness=proposal.nearness, same_break=proposal.same_break,
+                                     share=proposal.share))
+
     for proposal in proposals[:limit]:
-        if "\n" in proposal.text:
+        if "\n" in proposal.text or not proposal.tokens:
             continue
         texts = [vocab.text(token) for token in proposal.tokens]
-        present = {text.lstrip() for text in texts}
-        replaceable: list[str] = []
-        for index, (token, text) in enumerate(zip(proposal.tokens, texts, strict=True)):
-            name = text.lstrip()
-            if not vocab.is_word(token) or name in replaceable:
-                continue
-            if index and texts[index - 1].strip() in {"def", "class"}:
-                continue  # a definition's own name is not a use of a local one
-            if scope.replaceable(name):
-                replaceable.append(name)
-        for old in replaceable[:names_per_line]:
-            for new in wanted:
-                if new in present:
-                    continue
-                tokens = tuple(vocab.intern(text[: len(text) - len(old)] + new) if text.lstrip() == old
-                               else token for token, text in zip(proposal.tokens, texts, strict=True))
-                text = vocab.join(tokens)
-                if text in seen:
-                    continue
-                seen.add(text)
-                variants.append(Proposal(text, tokens, proposal.left, proposal.right, proposal.level,
-                                         proposal.count, origin=proposal.origin, renamed_to=new,
-                                         nearness=proposal.nearness, same_break=proposal.same_break))
+        names = [text.lstrip() if vocab.is_word(token) else "" for token, text in zip(proposal.tokens, texts,
+                                                                                       strict=True)]
+        if scope.unused_parameters:
+            new = scope.unused_parameters[0]
+            # Only lines that echo one parameter (``self.x = x``, ``x=x,``): any looser rule was measured to
+            # propose a wrong line for nearly every right one.
+            echoed = {name for name in names if name and name not in {"self", "cls"}}
+            if len(echoed) == 1 and names.count(old := echoed.pop()) >= 2 and old in scope.used_parameters \
+                    and new not in names:
+                variant(proposal, texts, old, new, "parameter")
+        first = names[0]
+        binds = len(texts) > 1 and texts[1].lstrip()[:1] in {"=", ":"} and texts[1].strip() != "=="
+        if first and binds and first not in scope.local:
+            for new in scope.needed[:2]:
+                if new not in names:
+                    variant(proposal, texts, first, new, "binding")
     return variants
 
 
@@ -243,7 +264,7 @@ def scored_proposals(
         return result
 
     first = score(proposals)
-    variants = renamed_proposals(vocab, cursor, [p for _, p in first], limit=weights.rename_limit)
+    variants = renamed_proposals(vocab, cursor, [p for _, p in first], known, limit=weights.rename_limit)
     return sorted(first + score(variants), key=lambda item: item[0], reverse=True)
 
 

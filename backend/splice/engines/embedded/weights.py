@@ -20,11 +20,11 @@ class RankingWeights:
     unused_parameter: float = 0.25
     next_parameter: float = 0.7
     needed_name: float = 0.5
-    renamed: float = -2.0
-    renamed_to_next_parameter: float = 0.5
-    renamed_to_needed: float = 0.5
+    renamed_parameter: float = -1.0
+    renamed_binding: float = -1.0
     nearness: float = 1.0
     same_break: float = 0.5
+    share: float = 0.3
     nearness_scale: float = 300.0
     rename_limit: int = 12
     left_cap: int = 48

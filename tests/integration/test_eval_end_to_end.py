@@ -1,0 +1,57 @@
+"""``splice eval`` end to end on a small real repository: tenacity, as installed from PyPI at its pinned
+version (code this project did not write), both in process and through real ``splice serve`` processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import tenacity
+
+REPO = Path(tenacity.__file__).resolve().parent
+
+
+def splice_eval(tmp_path: Path, name: str, *args: str) -> dict[str, Any]:
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "splice", "eval", "--repo", str(REPO), "--seed", "5", "--json", str(out), *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def test_every_ablation_on_a_real_repository_in_process(tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    data = splice_eval(tmp_path, "inprocess", "--tasks", "12", "--html", str(html))
+    assert data["tasks"] == 12 and not data["partial"]
+    assert list(data["ablations"]) == ["prefix_only", "infile", "open_files", "retrieval", "customized"]
+    for row in data["ablations"].values():
+        if row["available"]:
+            assert row["n"] == 12
+            assert all(0.0 <= row[m] <= 1.0 for m in ("exact_match", "edit_similarity", "bleu", "identifier_f1"))
+        else:
+            assert row["reason"]
+    assert data["ablations"]["prefix_only"]["available"] and data["ablations"]["infile"]["available"]
+    assert data["latency_ms"]["p50"] > 0
+    assert data["by_language"]["python"]["tasks"] == 12
+    assert "over_prefix_only" in data["lifts"]["infile"]
+    page = html.read_text()
+    assert page.count("data:image/png;base64,") == 3 and "Hits" in page
+
+
+def test_through_real_servers_the_editor_sees_what_the_pipeline_computes(tmp_path: Path) -> None:
+    rows = "prefix_only,infile,retrieval"
+    served = splice_eval(tmp_path, "stdio", "--tasks", "4", "--via", "stdio", "--ablations", rows)
+    local = splice_eval(tmp_path, "local", "--tasks", "4", "--ablations", rows)
+    assert served["settings"]["via"] == "stdio" and served["tasks"] == 4
+    assert served["ablations"]["prefix_only"]["n"] == 4 and served["ablations"]["infile"]["n"] == 4
+    assert [t["id"] for t in served["per_task"]] == [t["id"] for t in local["per_task"]]
+    for over_pipes, in_process in zip(served["per_task"], local["per_task"], strict=True):
+        for name in ("prefix_only", "infile"):
+            assert over_pipes["predictions"][name]["text"] == in_process["predictions"][name]["text"]
