@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging as std_logging
 import sys
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -27,13 +27,24 @@ def configure(level: str = "info") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
     # Libraries that log through the standard library (jsonrpcserver, grpc) must not reach stdout either.
     root = std_logging.getLogger()
     root.handlers[:] = [std_logging.StreamHandler(sys.stderr)]
     root.setLevel(max(numeric, std_logging.WARNING))
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the moment of writing, not the stream it was at configuration: a
+    library embedding Splice (or a test runner) may swap and close streams after logging is set up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def get_logger(**initial: Any) -> Any:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from splice.cli import main
+from splice.cli import build_parser
 from splice.commands import eval as eval_command
 
 SMALL = "def f(a, b):\n    total = a + b * 2\n    return total\n"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["eval", *args])
+    # The command itself, as `splice eval` runs it, but without the entry point's logging set-up: that would
+    # bind the process's log output to this test's captured stream after the test has closed it.
+    parsed = build_parser().parse_args(["eval", *args])
+    code: int = asyncio.run(eval_command.run(parsed))
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     return code, captured.out, captured.err

@@ -19,6 +19,7 @@ that are not used to report figures.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,16 +45,18 @@ class Proposal:
     count: int
     bonus: float = 0.0  # evidence from outside the occurrences (generation)
     origin: str = ""
-    renamed: str = ""  # for a copied line with a name replaced, which substitution made it
+    renamed: bool = False  # a copied line echoing another parameter (see ``renamed_proposals``)
     nearness: float = 0.0  # 1 beside the cursor in its own document, falling towards 0 with distance
     same_break: bool = False  # some occurrence's line opens with the cursor's indentation change
     longest: int = 0  # the longest agreeing context among its occurrences, in tokens
     share: float = 1.0  # its part of all occurrences whose context is at least that long
+    redefines: bool = False  # a ``def``/``class`` line the live document already has
 
-    def features(self, vocab: Vocabulary, cursor: Cursor, known: npt.NDArray[np.bool_]) -> list[float]:
+    def features(self, vocab: Vocabulary, cursor: Cursor, known: Known) -> list[float]:
         """The feature vector :func:`ranked_candidates` scores (see the module docstring)."""
+        mask = known.document
         unknown = sum(1 for token in self.tokens
-                      if vocab.is_word(token) and (token >= known.size or not known[token]))
+                      if vocab.is_word(token) and (token >= mask.size or not mask[token]))
         first = vocab.text(self.tokens[0]).lstrip() if self.tokens else ""
         stringy = first[:1] in {'"', "'"} or first[1:2] in {'"', "'"}
         repeated = self.tokens in cursor.previous_lines
@@ -65,9 +68,10 @@ class Proposal:
             math.log1p(len(self.tokens)), float(stringy), float(repeated),
             float(not names.isdisjoint(scope.unused_parameters)),
             float(bool(scope.unused_parameters) and scope.unused_parameters[0] in names),
-            float(not names.isdisjoint(scope.needed)), float(self.renamed == "parameter"),
-            float(self.renamed == "binding"), self.nearness, float(self.same_break),
-            math.log(self.share), self.bonus,
+            float(not names.isdisjoint(scope.needed)), float(self.renamed),
+            self.nearness, float(self.same_break),
+            math.log(self.share), math.log1p(len(names & known.following)),
+            math.log1p(len(names & known.preceding)), float(self.redefines), self.bonus,
         ]
 
 
@@ -75,16 +79,32 @@ def coefficients(weights: RankingWeights) -> list[float]:
     """The weights in the order of :meth:`Proposal.features`."""
     return [weights.left, weights.right, *weights.level_bonus[:3], weights.repeat, weights.unknown_names,
             weights.length, weights.string_line, weights.repeated_line, weights.unused_parameter,
-            weights.next_parameter, weights.needed_name, weights.renamed_parameter, weights.renamed_binding,
-            weights.nearness, weights.same_break, weights.share, 1.0]
+            weights.next_parameter, weights.needed_name, weights.renamed_parameter,
+            weights.nearness, weights.same_break, weights.share,
+            weights.following_names, weights.preceding_names, weights.redefinition, 1.0]
 
 
-def known_tokens(vocab: Vocabulary, cursor: Cursor) -> npt.NDArray[np.bool_]:
-    """A mask over the vocabulary of the tokens the live document contains."""
-    known = np.zeros(len(vocab), dtype=np.bool_)
-    known[cursor.document.tokens] = True
-    known[cursor.context] = True
-    return known
+@dataclass(frozen=True)
+class Known:
+    """What the live document mentions: every token (a mask over the vocabulary), and the names of the code
+    just after and just before the cursor."""
+
+    document: npt.NDArray[np.bool_]
+    following: frozenset[str]
+    preceding: frozenset[str]
+
+
+def known_tokens(vocab: Vocabulary, cursor: Cursor) -> Known:
+    """What the live document around ``cursor`` mentions."""
+    mask = np.zeros(len(vocab), dtype=np.bool_)
+    mask[cursor.document.tokens] = True
+    mask[cursor.context] = True
+
+    def names(tokens: Iterable[int]) -> frozenset[str]:
+        return frozenset(vocab.text(t).lstrip() for t in tokens if vocab.is_word(t))
+
+    return Known(mask, names(cursor.following.tolist()),
+                 names(t for line in cursor.previous_lines for t in line))
 
 
 def _block(vocab: Vocabulary, occurrence: Occurrence, end: int, cursor: Cursor, max_lines: int) -> str:
@@ -157,12 +177,14 @@ def pooled_proposals(
             if pool is None:
                 pools[text] = Proposal(text, content, left, right, int(occurrence.level), 1,
                                        origin=Level(occurrence.level).name.lower(), nearness=near,
-                                       same_break=occurrence.left > cursor.typed_tokens)
+                                       same_break=occurrence.left > cursor.typed_tokens,
+                                       redefines=corpus is cursor.document and _defines(text))
                 continue
             pool.count += 1
             pool.left = max(pool.left, left)
             pool.right = max(pool.right, right)
             pool.nearness = max(pool.nearness, near)
+            pool.redefines = pool.redefines or (corpus is cursor.document and _defines(text))
             pool.same_break = pool.same_break or occurrence.left > cursor.typed_tokens
             if occurrence.level < pool.level:
                 pool.level = int(occurrence.level)
@@ -176,6 +198,10 @@ def pooled_proposals(
         at_least = every.size - int(np.searchsorted(every, pool.longest, side="left"))
         pool.share = sum(1 for n in ns if n >= pool.longest) / max(1, at_least)
     return pools
+
+
+def _defines(text: str) -> bool:
+    return text.startswith(("def ", "class ", "async def "))
 
 
 def _proposed_text(
@@ -192,58 +218,42 @@ def _proposed_text(
     return (text, content) if text.strip() else None
 
 
-def renamed_proposals(
-    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], known: npt.NDArray[np.bool_], *,
-    limit: int,
-) -> list[Proposal]:
-    """Variants of the best proposals with one name consistently replaced by a name the scope suggests.
+def renamed_proposals(vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, limit: int) -> list[Proposal]:
+    """Variants of the best proposals that echo the next unused parameter instead of a used one.
 
-    This is the copy mechanism, kept to the two substitutions that are usually right (measured: looser
-    ones produce dozens of wrong variants for each right one):
-
-    * *parameter*: a line consuming a parameter this function has already used, or a name foreign to the
-      document that the line uses twice (``self.level = level``, ``level=level,``), is repeated for the next
-      unused parameter;
-    * *binding*: a line that binds a name foreign to this function (``rv = ...``) binds instead a name the
-      code after the cursor reads without a definition.
+    This is the copy mechanism: ``self.level = level`` (or ``level=level,``) proposed just after the line
+    that consumed ``level`` becomes ``self.flag = flag`` when ``flag`` is the next parameter the function
+    has not used yet. It is kept to lines that echo a single parameter because looser substitutions (any
+    foreign name, any used parameter, names the code below reads) were measured to propose a wrong line for
+    nearly every right one.
     """
-    scope = cursor.scope
-    if not (scope.unused_parameters or scope.needed) or cursor.partial or cursor.rest_of_line.strip():
+    unused = cursor.scope.unused_parameters
+    if not unused or cursor.partial or cursor.rest_of_line.strip():
         return []
+    new = unused[0]
     variants: list[Proposal] = []
     seen = {p.text for p in proposals}
-
-    def variant(proposal: Proposal, texts: list[str], old: str, new: str, kind: str) -> None:
-        tokens = tuple(vocab.intern(text[: len(text) - len(old)] + new) if text.lstrip() == old else token
-                       for token, text in zip(proposal.tokens, texts, strict=True))
-        text = vocab.join(tokens)
-        if text not in seen:
-            seen.add(text)
-            variants.append(Proposal(text, tokens, proposal.left, proposal.right, proposal.level,
-                                     proposal.count, origin=proposal.origin, renamed=kind,
-                                     nearness=proposal.nearness, same_break=proposal.same_break,
-                                     share=proposal.share))
-
     for proposal in proposals[:limit]:
-        if "\n" in proposal.text or not proposal.tokens:
+        if "\n" in proposal.text:
             continue
         texts = [vocab.text(token) for token in proposal.tokens]
         names = [text.lstrip() if vocab.is_word(token) else "" for token, text in zip(proposal.tokens, texts,
                                                                                        strict=True)]
-        if scope.unused_parameters:
-            new = scope.unused_parameters[0]
-            # Only lines that echo one parameter (``self.x = x``, ``x=x,``): any looser rule was measured to
-            # propose a wrong line for nearly every right one.
-            echoed = {name for name in names if name and name not in {"self", "cls"}}
-            if len(echoed) == 1 and names.count(old := echoed.pop()) >= 2 and old in scope.used_parameters \
-                    and new not in names:
-                variant(proposal, texts, old, new, "parameter")
-        first = names[0]
-        binds = len(texts) > 1 and texts[1].lstrip()[:1] in {"=", ":"} and texts[1].strip() != "=="
-        if first and binds and first not in scope.local:
-            for new in scope.needed[:2]:
-                if new not in names:
-                    variant(proposal, texts, first, new, "binding")
+        echoed = {name for name in names if name and name not in {"self", "cls"}}
+        if len(echoed) != 1 or new in names:
+            continue
+        old = echoed.pop()
+        if names.count(old) < 2 or old not in cursor.scope.used_parameters:
+            continue
+        tokens = tuple(vocab.intern(text[: len(text) - len(old)] + new) if name == old else token
+                       for token, text, name in zip(proposal.tokens, texts, names, strict=True))
+        text = vocab.join(tokens)
+        if text not in seen:
+            seen.add(text)
+            variants.append(Proposal(text, tokens, proposal.left, proposal.right, proposal.level,
+                                     proposal.count, origin=proposal.origin, renamed=True,
+                                     nearness=proposal.nearness, same_break=proposal.same_break,
+                                     share=proposal.share))
     return variants
 
 
@@ -264,7 +274,7 @@ def scored_proposals(
         return result
 
     first = score(proposals)
-    variants = renamed_proposals(vocab, cursor, [p for _, p in first], known, limit=weights.rename_limit)
+    variants = renamed_proposals(vocab, cursor, [p for _, p in first], limit=weights.rename_limit)
     return sorted(first + score(variants), key=lambda item: item[0], reverse=True)
 
 

@@ -9,22 +9,24 @@ from dataclasses import dataclass
 class RankingWeights:
     """Tunables of the scoring function; the defaults were fitted on hidden-line reproduction."""
 
-    left: float = 2.0
-    right: float = 2.5
-    repeat: float = 0.4
-    level_bonus: tuple[float, float, float, float] = (0.3, 0.3, 0.45, 0.0)
-    unknown_names: float = -1.4
-    length: float = 0.75
-    string_line: float = -0.85
-    repeated_line: float = -0.9
-    unused_parameter: float = 0.25
-    next_parameter: float = 0.7
-    needed_name: float = 0.5
-    renamed_parameter: float = -1.0
-    renamed_binding: float = -1.0
-    nearness: float = 1.0
-    same_break: float = 0.5
-    share: float = 0.3
+    left: float = 1.1
+    right: float = 2.8
+    repeat: float = 0.0
+    level_bonus: tuple[float, float, float, float] = (-0.1, 0.3, 0.5, 0.0)
+    unknown_names: float = -1.1
+    length: float = 0.55
+    string_line: float = -1.0
+    repeated_line: float = -1.2
+    unused_parameter: float = 0.35
+    next_parameter: float = 1.0
+    needed_name: float = 1.0
+    renamed_parameter: float = -0.8
+    nearness: float = 0.7
+    same_break: float = -1.1
+    share: float = 0.6
+    following_names: float = 0.85
+    preceding_names: float = 0.7
+    redefinition: float = -0.5
     nearness_scale: float = 300.0
     rename_limit: int = 12
     left_cap: int = 48
