@@ -1,4 +1,5 @@
-"""The embedded engine: nested caches, two-sided ranking, live documents, privacy, and its index parts."""
+"""The embedded engine: nested caches, two-sided ranking, the copy mechanism for local names, multi-line
+blocks, live documents, privacy, and its index parts."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import pytest
 
 from splice.context.prompt import FimPrompt
 from splice.engines.base import DocumentObserver, Engine, GenerationRequest
-from splice.engines.embedded import EmbeddedEngine
+from splice.engines.embedded import EmbeddedEngine, RankingWeights
+from splice.engines.embedded.cursor import cursor_from_text
 from splice.engines.embedded.lexer import Vocabulary
-from splice.engines.embedded.matching import context_matches
+from splice.engines.embedded.matching import (
+    context_matches,
+    left_agreement,
+    left_agreements,
+    right_agreement,
+    right_agreements,
+)
+from splice.engines.embedded.ranking import Proposal, coefficients, known_tokens
+from splice.engines.embedded.scope import scope_at
 from splice.engines.embedded.suffix_index import ReversedSuffixIndex
 
 
@@ -185,3 +195,84 @@ def test_suffix_index_finds_the_longest_context(seed: int) -> None:
     expected = sorted(positions[lengths == longest].tolist())
     found = sorted(ReversedSuffixIndex(tokens).positions(ranges[-1].lo, ranges[-1].hi).tolist())
     assert found == expected
+
+
+async def test_next_parameter_is_copied_into_the_attribute_pattern(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    head = "class Option:\n    def __init__(self, name, flag_value, hidden=False):\n        self.name = name\n"
+    assert await first_line(engine, request_at(tmp_path / "m.py", head + "        <|>\n")) == \
+        "self.flag_value = flag_value"
+    head += "        self.flag_value = flag_value\n"
+    assert await first_line(engine, request_at(tmp_path / "m.py", head + "        <|>\n")) == "self.hidden = hidden"
+
+
+async def test_attribute_pattern_from_another_class_uses_this_signature(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    text = ("class A:\n    def __init__(self, path, mode):\n        self.path = path\n        self.mode = mode\n\n"
+            "class B:\n    def __init__(self, url, timeout):\n        <|>\n")
+    assert await first_line(engine, request_at(tmp_path / "m.py", text)) == "self.url = url"
+
+
+def test_scope_lists_unused_parameters_and_names_read_below_without_a_definition() -> None:
+    head = [
+        "import os",
+        "class Reader:",
+        "    def __init__(",
+        "        self, path: str, mode: str = 'r', *, encoding=None,",
+        "    ) -> None:",
+        "        self.path = path",
+    ]
+    tail = ["        handle = open(path, opened_mode)", "        self.handle = handle", "", "def other():"]
+    scope = scope_at(head, 8, tail)
+    assert scope.unused_parameters == ("mode", "encoding")
+    assert scope.used_parameters == frozenset({"path"})
+    assert scope.needed == ("opened_mode",)  # ``open`` is called, ``handle`` is bound below
+    assert scope_at(["x = 1"], 0, []).unused_parameters == ()
+
+
+async def test_nearby_line_after_a_different_indentation_change_is_proposed(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    text = (
+        "def refresh(self, columns):\n"
+        "    if columns is None:\n"
+        "        <|>\n"
+        "        return\n"
+        "    self.columns = columns\n"
+        "    self._configure_columns()\n"
+    )
+    candidates = await engine.generate(request_at(tmp_path / "m.py", text))
+    assert "self._configure_columns()" in [c.text for c in candidates]
+
+
+def test_docstring_prose_is_not_part_of_the_token_stream() -> None:
+    vocab = Vocabulary()
+    text = 'def f():\n    """Summary.\n\n    Long prose here.\n    """\n    return 1\n'
+    joined = [vocab.join(line[1:]) for line in vocab.line_stream(text.split("\n"))]
+    assert joined == ["def f():", '"""Summary.', "return 1"]
+
+
+async def test_multiline_request_in_an_empty_body_gets_the_whole_body(tmp_path: Path) -> None:
+    engine = await ready_engine(None)
+    source = ("def save(path, data):\n    text = json.dumps(data)\n    path.write_text(text)\n"
+              "    return len(text)\n\n")
+    candidates = await engine.generate(request_at(
+        tmp_path / "m.py", source + "def save(path, data):\n    <|>\n\nprint(1)\n", multiline=True))
+    assert candidates[0].text == "text = json.dumps(data)\n    path.write_text(text)\n    return len(text)"
+
+
+def test_batched_agreements_equal_the_single_ones() -> None:
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(1, 4, size=300).astype(np.int32)
+    context = rng.integers(1, 4, size=10).astype(np.int32)
+    positions = np.arange(0, 300, 7, dtype=np.int64)
+    assert left_agreements(tokens, positions, context, 8).tolist() == \
+        [left_agreement(tokens, int(p), context, 8) for p in positions]
+    assert right_agreements(tokens, positions, context, 8).tolist() == \
+        [right_agreement(tokens, int(p), context, 8) for p in positions]
+
+
+def test_every_ranking_feature_has_a_coefficient() -> None:
+    vocab = Vocabulary()
+    cursor = cursor_from_text(vocab, "x = 1\n", "\n")
+    proposal = Proposal("y = 2", vocab.line_tokens("y = 2"), 1.0, 0.0, 0, 1)
+    assert len(proposal.features(vocab, cursor, known_tokens(vocab, cursor))) == len(coefficients(RankingWeights()))

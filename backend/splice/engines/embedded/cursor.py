@@ -5,7 +5,8 @@ The last word of the current line may be half typed (``sel`` of ``self``), and a
 not belong to the next token; neither is a token the corpus contains. Such a tail is held back as
 ``partial`` text that every candidate must start with, and the context stops before it. The current line's
 break token carries its indentation change, so a cursor at the start of an indented line already says
-"a line one level deeper than the last".
+"a line one level deeper than the last". The cursor also carries the enclosing function's ``scope`` (the
+names the line is likely to use) and the last few lines, which ranking compares candidates with.
 """
 
 from __future__ import annotations

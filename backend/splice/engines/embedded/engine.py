@@ -2,7 +2,8 @@
 
 No server, GPU or model weights: candidates are copied from places whose surroundings agree with the
 cursor's, found in nested caches (the current document, other open documents and prompt snippets, the
-current directory, the project) and ranked by agreement on both sides of the cursor. Construction is free;
+current directory, the project), adapted to the enclosing function's names where a line only echoes a
+parameter, and ranked by agreement on both sides of the cursor and fit with the document. Construction is free;
 ``start`` indexes the workspace on a daemon thread so the server can answer ``initialize`` at once, and until
 the index is ready the document-level caches still answer. Open documents are kept as live text and lexed
 lazily, so ``document_changed`` costs nothing on the keystroke path. ``generate`` runs its CPU work in a
@@ -63,7 +64,9 @@ class EmbeddedEngine:
         self._min_context = min_context
         self._max_open_documents = max_open_documents
         self._max_line_positions = max_line_positions
-        self._nearby_tokens = 1500
+        # Lines of the live document this many tokens either side of the cursor are all proposed; wider
+        # windows were measured to add latency, not matches.
+        self._nearby_tokens = 800
         # numpy and the index modules load on first use, not at import: the server must answer
         # ``initialize`` within a few hundred milliseconds of starting.
         self._vocab_instance: Vocabulary | None = None
@@ -184,10 +187,9 @@ class EmbeddedEngine:
             return []
         cursor = cursor_from_text(self._vocab, request.document_prefix, request.document_suffix)
         occurrences = self._occurrences(cursor, current, request)
-        proposals = pooled_proposals(self._vocab, cursor, occurrences, multiline=request.multiline,
-                                     weights=self._weights)
-        return ranked_candidates(self._vocab, cursor, list(proposals.values()), count=request.num_candidates,
-                                 weights=self._weights)
+        proposals = pooled_proposals(self._vocab, cursor, occurrences, weights=self._weights)
+        return ranked_candidates(self._vocab, cursor, list(proposals.values()), multiline=request.multiline,
+                                 count=request.num_candidates, weights=self._weights)
 
     def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
         from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415

@@ -8,7 +8,10 @@ document, another open document, the current directory, the rest of the project)
   suffix array (project), backing off to shorter tails until enough places are found — an unbounded-order
   n-gram lookup;
 * right context: lines elsewhere that are followed by the line that follows the cursor, by exact line
-  lookup. This finds the line that belongs *between* two known lines even where what precedes it differs.
+  lookup. This finds the line that belongs *between* two known lines even where what precedes it differs;
+* nearness: every line of the live document within a window around the cursor, whatever precedes it. Code
+  repeats most near where it was written, often after a different indentation change than at the cursor,
+  which context matching (whose first token is the line break) cannot see.
 """
 
 from __future__ import annotations

@@ -1,19 +1,25 @@
 """Turning occurrences into ranked candidate texts.
 
-Each occurrence proposes the rest of its line (or, for a multi-line request, its line and the block under
-it). Proposals with the same text are pooled, and a pool is scored by a linear function of a few features:
+Each occurrence proposes the rest of its line. Occurrences proposing the same line are pooled, and a pool is
+scored by a linear function of features that each answer one question about the line:
 
-* agreement on *both* sides of the cursor: the longest agreeing context before it (left), and how much of
-  the code after the cursor follows the proposed line where it was found (right) — a proposal after which
-  the following code becomes likely is the better one;
-* locality: the most local level that proposed it (the nested-cache rule that the most local model wins);
-* recurrence: how many places propose it;
-* fit with the document: names the document has never mentioned make a copied line unlikely (it came from
-  some other scope), and a line identical to one just above is rarely written twice in a row;
-* shape: a line opening a string literal is usually prose copied from another docstring.
+* does it agree with the cursor's surroundings on *both* sides? The longest agreeing context before it
+  (left), how much of the code after the cursor follows it where it was found (right), and its share of all
+  places whose context agrees that far (the infini-gram estimate of its probability);
+* where does it come from? The cache level, and for the live document how near the cursor (the nested-cache
+  rule that the most local model wins is mostly carried by nearness);
+* does it fit this document? Names the document never mentions make a copied line unlikely (it came from
+  another scope); names shared with the lines just above and the code just below make it likely; a copy of
+  one of the last lines, or a second ``def`` of something already defined, is rarely what comes next;
+* does it use what the enclosing function makes likely (see ``scope``): its next unused parameter, or a name
+  the code below reads without a definition?
+* its shape: a line opening a string literal is usually prose copied from another docstring.
 
-The coefficients live in :class:`RankingWeights` and were fitted on hidden-line reproduction over packages
-that are not used to report figures.
+Only the proposals with the best prior (the features that need no look at the text) are scored in full, so
+hundreds of occurrences stay within a few milliseconds. The coefficients live in :class:`RankingWeights`;
+they were fitted (softmax over each task's candidates, then coordinate ascent on exact match) on hidden-line
+tasks from packages other than those figures are reported on. A multi-line suggestion is the line plus the
+block copied from its best-agreeing occurrence.
 """
 
 from __future__ import annotations
@@ -47,16 +53,20 @@ class Proposal:
     origin: str = ""
     renamed: bool = False  # a copied line echoing another parameter (see ``renamed_proposals``)
     nearness: float = 0.0  # 1 beside the cursor in its own document, falling towards 0 with distance
-    same_break: bool = False  # some occurrence's line opens with the cursor's indentation change
     longest: int = 0  # the longest agreeing context among its occurrences, in tokens
     share: float = 1.0  # its part of all occurrences whose context is at least that long
     redefines: bool = False  # a ``def``/``class`` line the live document already has
+    source: tuple[Occurrence, int, float] | None = None  # best-agreeing occurrence, its line end, agreement
+
+    def prior(self, weights: RankingWeights) -> float:
+        """The part of the score that needs no look at the text: what pre-selects proposals to score."""
+        return (weights.left * self.left + weights.right * self.right + weights.level_bonus[self.level]
+                + weights.repeat * math.log(self.count) + weights.nearness * self.nearness
+                + weights.share * math.log(self.share))
 
     def features(self, vocab: Vocabulary, cursor: Cursor, known: Known) -> list[float]:
         """The feature vector :func:`ranked_candidates` scores (see the module docstring)."""
-        mask = known.document
-        unknown = sum(1 for token in self.tokens
-                      if vocab.is_word(token) and (token >= mask.size or not mask[token]))
+        unknown = sum(1 for token in self.tokens if vocab.is_word(token) and not known.mentions(vocab, token))
         first = vocab.text(self.tokens[0]).lstrip() if self.tokens else ""
         stringy = first[:1] in {'"', "'"} or first[1:2] in {'"', "'"}
         repeated = self.tokens in cursor.previous_lines
@@ -69,9 +79,10 @@ class Proposal:
             float(not names.isdisjoint(scope.unused_parameters)),
             float(bool(scope.unused_parameters) and scope.unused_parameters[0] in names),
             float(not names.isdisjoint(scope.needed)), float(self.renamed),
-            self.nearness, float(self.same_break),
+            self.nearness,
             math.log(self.share), math.log1p(len(names & known.following)),
-            math.log1p(len(names & known.preceding)), float(self.redefines), self.bonus,
+            # A copy of a line just above shares all its names; that is not evidence of belonging here.
+            0.0 if repeated else math.log1p(len(names & known.preceding)), float(self.redefines), self.bonus,
         ]
 
 
@@ -80,7 +91,7 @@ def coefficients(weights: RankingWeights) -> list[float]:
     return [weights.left, weights.right, *weights.level_bonus[:3], weights.repeat, weights.unknown_names,
             weights.length, weights.string_line, weights.repeated_line, weights.unused_parameter,
             weights.next_parameter, weights.needed_name, weights.renamed_parameter,
-            weights.nearness, weights.same_break, weights.share,
+            weights.nearness, weights.share,
             weights.following_names, weights.preceding_names, weights.redefinition, 1.0]
 
 
@@ -92,6 +103,14 @@ class Known:
     document: npt.NDArray[np.bool_]
     following: frozenset[str]
     preceding: frozenset[str]
+
+    def mentions(self, vocab: Vocabulary, token: int) -> bool:
+        """Whether the document has ``token``'s name, with or without the space before it."""
+        if token < self.document.size and self.document[token]:
+            return True
+        name = vocab.text(token).lstrip()
+        return any(other is not None and other < self.document.size and bool(self.document[other])
+                   for other in (vocab.lookup(name), vocab.lookup(" " + name)))
 
 
 def known_tokens(vocab: Vocabulary, cursor: Cursor) -> Known:
@@ -108,18 +127,25 @@ def known_tokens(vocab: Vocabulary, cursor: Cursor) -> Known:
 
 
 def _block(vocab: Vocabulary, occurrence: Occurrence, end: int, cursor: Cursor, max_lines: int) -> str:
-    """The lines after a proposed line that are indented deeper than it, re-indented for the cursor."""
+    """The lines that belong with a proposed line in a multi-line suggestion, re-indented for the cursor.
+
+    Always the lines under it that are indented deeper (the body it opens). When the code after the cursor
+    is indented less than the cursor, the cursor's block has nothing after it yet, so the lines that follow
+    the proposed line at its own depth come too: that is the rest of the body being written. Either way the
+    block ends where its source's block ends, or at the line that already follows the cursor.
+    """
     tokens = occurrence.corpus.tokens
     corpus = occurrence.corpus
     lines: list[str] = []
     depth = 0
+    floor = 0 if _block_is_open(vocab, cursor) else 1
     stop_line = cursor.following_line
     while end < corpus.size and len(lines) < max_lines:
         token = int(tokens[end])
         if token == SEPARATOR:
             break
         depth += vocab.delta(token)
-        if depth <= 0:
+        if depth < floor:
             break
         next_end = corpus.line_end(end)
         content = tuple(int(t) for t in tokens[end + 1: next_end])
@@ -130,14 +156,19 @@ def _block(vocab: Vocabulary, occurrence: Occurrence, end: int, cursor: Cursor, 
     return "".join("\n" + line for line in lines)
 
 
+def _block_is_open(vocab: Vocabulary, cursor: Cursor) -> bool:
+    """Whether the code after the cursor's line is indented less than it (or there is none)."""
+    return cursor.following.size == 0 or vocab.delta(int(cursor.following[0])) < 0
+
+
 def pooled_proposals(
-    vocab: Vocabulary, cursor: Cursor, occurrences: list[Occurrence], *, multiline: bool,
-    weights: RankingWeights,
+    vocab: Vocabulary, cursor: Cursor, occurrences: list[Occurrence], *, weights: RankingWeights,
 ) -> dict[str, Proposal]:
-    """Occurrences pooled by the text they propose.
+    """Occurrences pooled by the line they propose.
 
     Agreement is measured for all occurrences of one corpus at once, and a line's text is built once per
-    distinct line, which keeps hundreds of occurrences within a millisecond or two.
+    distinct line, which keeps hundreds of occurrences within a millisecond or two. Each pool remembers its
+    best-agreeing occurrence, whose block a multi-line suggestion copies.
     """
     pools: dict[str, Proposal] = {}
     rest = cursor.rest_of_line.strip()
@@ -170,22 +201,21 @@ def pooled_proposals(
                 continue
             text, content = line
             left = math.log1p(min(occurrence.left, weights.left_cap))
-            if multiline:
-                text += _block(vocab, occurrence, end, cursor, weights.max_block_lines)
             lefts.setdefault(text, []).append(occurrence.left)
             pool = pools.get(text)
             if pool is None:
                 pools[text] = Proposal(text, content, left, right, int(occurrence.level), 1,
                                        origin=Level(occurrence.level).name.lower(), nearness=near,
-                                       same_break=occurrence.left > cursor.typed_tokens,
-                                       redefines=corpus is cursor.document and _defines(text))
+                                       redefines=corpus is cursor.document and _defines(text),
+                                       source=(occurrence, end, left + right))
                 continue
+            if pool.source is None or left + right > pool.source[2]:
+                pool.source = (occurrence, end, left + right)
             pool.count += 1
             pool.left = max(pool.left, left)
             pool.right = max(pool.right, right)
             pool.nearness = max(pool.nearness, near)
             pool.redefines = pool.redefines or (corpus is cursor.document and _defines(text))
-            pool.same_break = pool.same_break or occurrence.left > cursor.typed_tokens
             if occurrence.level < pool.level:
                 pool.level = int(occurrence.level)
                 pool.origin = Level(occurrence.level).name.lower()
@@ -243,7 +273,7 @@ def renamed_proposals(vocab: Vocabulary, cursor: Cursor, proposals: list[Proposa
         if len(echoed) != 1 or new in names:
             continue
         old = echoed.pop()
-        if names.count(old) < 2 or old not in cursor.scope.used_parameters:
+        if names.count(old) < 2 or not (old in cursor.scope.used_parameters or old not in cursor.scope.local):
             continue
         tokens = tuple(vocab.intern(text[: len(text) - len(old)] + new) if name == old else token
                        for token, text, name in zip(proposal.tokens, texts, names, strict=True))
@@ -252,7 +282,7 @@ def renamed_proposals(vocab: Vocabulary, cursor: Cursor, proposals: list[Proposa
             seen.add(text)
             variants.append(Proposal(text, tokens, proposal.left, proposal.right, proposal.level,
                                      proposal.count, origin=proposal.origin, renamed=True,
-                                     nearness=proposal.nearness, same_break=proposal.same_break,
+                                     nearness=proposal.nearness,
                                      share=proposal.share))
     return variants
 
@@ -260,9 +290,15 @@ def renamed_proposals(vocab: Vocabulary, cursor: Cursor, proposals: list[Proposa
 def scored_proposals(
     vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, weights: RankingWeights,
 ) -> list[tuple[float, Proposal]]:
-    """Every proposal and renamed variant with its score, best first."""
+    """The most promising proposals and their renamed variants with their scores, best first.
+
+    Only the ``weights.scored_limit`` proposals with the best prior get the full feature vector: the rest
+    could not overtake them on text features alone, and scoring every one of hundreds costs milliseconds.
+    """
     if not proposals:
         return []
+    if len(proposals) > weights.scored_limit:
+        proposals = sorted(proposals, key=lambda p: p.prior(weights), reverse=True)[: weights.scored_limit]
     known = known_tokens(vocab, cursor)
     coefficient = coefficients(weights)
 
@@ -279,8 +315,22 @@ def scored_proposals(
 
 
 def ranked_candidates(
-    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, count: int, weights: RankingWeights,
+    vocab: Vocabulary, cursor: Cursor, proposals: list[Proposal], *, multiline: bool, count: int,
+    weights: RankingWeights,
 ) -> list[Candidate]:
-    """The best ``count`` distinct candidate texts, best first."""
-    scored = scored_proposals(vocab, cursor, proposals, weights=weights)
-    return [Candidate(text=p.text, score=s, origin=p.origin) for s, p in scored[:count]]
+    """The best ``count`` distinct candidate texts, best first; with ``multiline``, each line with its block
+    copied from the proposal's best-agreeing occurrence."""
+    candidates: list[Candidate] = []
+    seen: set[str] = set()
+    for score, proposal in scored_proposals(vocab, cursor, proposals, weights=weights):
+        text = proposal.text
+        if multiline and proposal.source is not None and not proposal.renamed:
+            occurrence, end, _ = proposal.source
+            text += _block(vocab, occurrence, end, cursor, weights.max_block_lines)
+        if text in seen:
+            continue
+        seen.add(text)
+        candidates.append(Candidate(text=text, score=score, origin=proposal.origin))
+        if len(candidates) >= count:
+            break
+    return candidates

@@ -7,28 +7,32 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, kw_only=True)
 class RankingWeights:
-    """Tunables of the scoring function; the defaults were fitted on hidden-line reproduction."""
+    """Coefficients of the ranking features (see ``ranking``) and the limits that bound its cost.
 
-    left: float = 1.1
-    right: float = 2.8
-    repeat: float = 0.0
-    level_bonus: tuple[float, float, float, float] = (-0.1, 0.3, 0.5, 0.0)
-    unknown_names: float = -1.1
-    length: float = 0.55
-    string_line: float = -1.0
-    repeated_line: float = -1.2
+    The defaults were fitted on hidden-line reproduction; a negative coefficient is a penalty.
+    """
+
+    left: float = 0.85
+    right: float = 3.5
+    repeat: float = -0.15
+    # Per cache level, most local first. The live document's locality is carried by ``nearness`` instead.
+    level_bonus: tuple[float, float, float, float] = (-0.35, 0.3, 0.4, 0.0)
+    unknown_names: float = -1.25
+    length: float = 0.35
+    string_line: float = -1.1
+    repeated_line: float = -1.0
     unused_parameter: float = 0.35
-    next_parameter: float = 1.0
-    needed_name: float = 1.0
-    renamed_parameter: float = -0.8
+    next_parameter: float = 1.15
+    needed_name: float = 1.15
+    renamed_parameter: float = -0.55
     nearness: float = 0.7
-    same_break: float = -1.1
-    share: float = 0.6
-    following_names: float = 0.85
-    preceding_names: float = 0.7
-    redefinition: float = -0.5
-    nearness_scale: float = 300.0
-    rename_limit: int = 12
+    share: float = 0.65
+    following_names: float = 1.0
+    preceding_names: float = 0.9
+    redefinition: float = -1.2
+    nearness_scale: float = 300.0  # tokens from the cursor at which nearness falls to 1/e
+    rename_limit: int = 12  # best proposals considered for a parameter echo
+    scored_limit: int = 48  # proposals, by prior, that get the full feature vector
     left_cap: int = 48
     right_cap: int = 32
     max_block_lines: int = 12
