@@ -161,6 +161,10 @@ class Connection:
         if not isinstance(method, str):
             self.reply_error(message.get("id"), INVALID_REQUEST, "Invalid request: 'method' must be a string")
             return
+        if "params" in message and message["params"] is None:
+            # JSON-RPC says omit params rather than send null, but some editors send null (for ``shutdown``,
+            # notably): treat the two alike instead of refusing the request.
+            del message["params"]
         is_request = "id" in message
         refusal = self.server.refusal(method, is_request)
         if refusal is not None:
@@ -202,6 +206,10 @@ class Connection:
             message, methods=self.methods, context=self.server, deserializer=_already_decoded
         )
         if response is not None:
+            if isinstance(response, dict) and response.get("id") is None and message.get("id") is not None:
+                # A request that fails jsonrpcserver's schema check comes back without its id; the client
+                # could never match that answer to its question.
+                response["id"] = message["id"]
             self.writer.write(response)
         if arrived is not None:
             # From the frame's arrival to its reply on the pipe: the server's whole share of the latency.

@@ -220,3 +220,13 @@ async def test_malformed_messages_get_invalid_request(payload: bytes) -> None:
     s.reader.feed_eof()
     assert await s.task == 1
 
+
+
+async def test_null_params_are_accepted_and_schema_failures_keep_their_id() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    s.reader.feed_data(encode_message({"jsonrpc": "1.0", "id": 42, "method": "textDocument/completion"}))
+    reply = await s.reply(42)
+    assert reply["error"]["code"] == -32600 and "schema" in reply["error"]["data"]
+    s.reader.feed_data(encode_message({"jsonrpc": "2.0", "id": 41, "method": "shutdown", "params": None}))
+    assert "result" in await s.reply(41)
