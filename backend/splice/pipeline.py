@@ -41,6 +41,7 @@ class CompletionInput:
     others: tuple[SourceDocument, ...] = ()
     extra_snippets: tuple[Snippet, ...] = ()
     repo: str = ""
+    document_path: str | None = None  # absolute path on disk, for engines that index the workspace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +102,7 @@ class CompletionPipeline:
             prompt=prompt, document_prefix=prefix, document_suffix=suffix, multiline=multiline,
             max_new_tokens=self.settings.max_new_tokens, num_candidates=self.settings.num_candidates,
             tenant=self.settings.tenant or None, want_logprobs=self.settings.min_mean_logprob < 0,
+            document_path=request.document_path,
         )
         candidates = await self.engine.generate(generation)
         generated = time.perf_counter()

@@ -81,6 +81,7 @@ async def run(args: argparse.Namespace) -> int:
     request = CompletionInput(
         path=str(rel), language=language_for_path(str(path)), prefix=text[:offset], suffix=text[offset:],
         eol="\r\n" if "\r\n" in text else "\n", invoked=True, repo=workspace.name,
+        document_path=str(path.resolve()),
     )
     try:
         result = await pipeline.complete(request)

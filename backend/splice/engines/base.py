@@ -26,6 +26,9 @@ class GenerationRequest:
     num_candidates: int = 4
     tenant: str | None = None
     want_logprobs: bool = False
+    # The document's absolute filesystem path where it has one; ``prompt.path`` is the path shown to the
+    # model (relative to the workspace), which an engine cannot resolve on its own.
+    document_path: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

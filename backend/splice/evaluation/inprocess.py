@@ -53,7 +53,7 @@ class InProcessSession:
                 self._embedded.document_changed(doc.key, doc.text)
         request = CompletionInput(
             path=self._display_path(task), language=task.language, prefix=view.prefix, suffix=view.suffix, invoked=True,
-            others=view.others, extra_snippets=view.snippets, repo=self.mirror.source.name,
+            others=view.others, extra_snippets=view.snippets, repo=self.mirror.source.name, document_path=target,
         )
         started = time.perf_counter()
         try:

@@ -102,6 +102,9 @@ def _window_end(suffix: str, start_indent: int, max_lines: int) -> int:
     line_start = suffix.find("\n") + 1
     if line_start == 0:
         return len(suffix)
+    # The first statement after the cursor always belongs to the window: what is inserted can change how
+    # it parses (a decorator needs the definition below it, an ``if`` the ``else`` after it).
+    first_statement = True
     for _ in range(max_lines):
         line_end = suffix.find("\n", line_start)
         line = suffix[line_start:] if line_end < 0 else suffix[line_start:line_end]
@@ -109,8 +112,13 @@ def _window_end(suffix: str, start_indent: int, max_lines: int) -> int:
             indent = indent_columns(line, TAB_COLUMNS)
             # A closer at the starting depth closes the window's own block and belongs to it; one further
             # out closes something the window never opened.
-            if indent < start_indent or (indent == start_indent and _is_starter(line)):
+            ends = indent < start_indent or (indent == start_indent and _is_starter(line))
+            if ends and not (first_statement and indent >= start_indent):
                 return line_start
+            if ends:
+                start_indent = indent
+            # Decorators and annotations belong to the definition they precede.
+            first_statement = line.lstrip().startswith("@")
         if line_end < 0:
             return len(suffix)
         line_start = line_end + 1

@@ -302,6 +302,7 @@ class LanguageServer:
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
                 extra_snippets=await self.retrieval.snippets(path, doc.text.replace("\r\n", "\n"),
                                                              len(doc.text[:cursor].replace("\r\n", "\n"))),
+                document_path=uri_to_path(uri),
             )
             # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,
             # in order, before the next message is read.

@@ -120,3 +120,9 @@ def test_a_suggestion_that_ends_by_opening_a_block_passes() -> None:
     assert run(reject_parse_errors, "for (int i = 0; i < 10; i++) {", ctx) is not None
     # Ending inside an expression is still broken.
     assert run(reject_parse_errors, "for (int i = 0; i < (10", ctx) is None
+
+
+def test_decorator_before_a_decorated_definition_is_kept() -> None:
+    prefix = "import click\n\n\n"
+    suffix = '\n@click.option("--name")\ndef cli(name):\n    click.echo(name)\n'
+    assert run(reject_parse_errors, "@click.command()", context(prefix, suffix, "python")).text == "@click.command()"

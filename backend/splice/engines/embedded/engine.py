@@ -19,6 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import structlog
 
 from splice.engines.base import Candidate, GenerationRequest
@@ -180,16 +181,63 @@ class EmbeddedEngine:
     def complete(self, request: GenerationRequest) -> list[Candidate]:
         """The synchronous body of :meth:`generate`, for callers already off the event loop."""
         from splice.engines.embedded.cursor import cursor_from_text  # noqa: PLC0415
-        from splice.engines.embedded.ranking import pooled_proposals, ranked_candidates  # noqa: PLC0415
+        from splice.engines.embedded.ranking import (  # noqa: PLC0415
+            add_import_line,
+            pooled_proposals,
+            ranked_candidates,
+        )
 
-        current = _normalised(request.prompt.path)
+        current = _normalised(request.document_path or request.prompt.path)
         if current and is_secret_name(os.path.basename(current)):
             return []
         cursor = cursor_from_text(self._vocab, request.document_prefix, request.document_suffix)
         occurrences = self._occurrences(cursor, current, request)
         proposals = pooled_proposals(self._vocab, cursor, occurrences, weights=self._weights)
+        for text in self._import_lines(cursor, current):
+            add_import_line(self._vocab, proposals, text)
         return ranked_candidates(self._vocab, cursor, list(proposals.values()), multiline=request.multiline,
                                  count=request.num_candidates, weights=self._weights)
+
+    def _import_lines(self, cursor: Cursor, current: str) -> list[str]:
+        """Import lines for the names the document reads without binding, when the cursor starts a
+        top-level line among imports (or at the top of the file)."""
+        from splice.engines.embedded.imports import (  # noqa: PLC0415
+            import_lines,
+            import_places,
+            module_of,
+            needed_limit,
+            unbound_names,
+        )
+
+        vocab, project = self._vocab, self._project
+        if cursor.indent or cursor.line_typed or project is None or not project.paths:
+            return []
+        neighbours = [line for line in (*cursor.previous_lines[-1:], cursor.following_line) if line]
+        if neighbours and not any(module_of(vocab, line) is not None for line in neighbours):
+            return []
+        excluded = {project.file_number(path) for path in (*self._open, current)}
+        corpus = project.corpus
+        keys = [vocab.lookup(text) for text in (" import", ",", "import")]
+        places: dict[str, list[tuple[int, ...]]] = {}
+        needed = unbound_names(vocab, cursor.document)[: needed_limit()]
+        for name in needed:
+            token = vocab.lookup(" " + name)
+            if token is None:
+                continue
+            found: list[tuple[int, ...]] = []
+            for key in keys:
+                if key is None:
+                    continue
+                ranges = project.suffix_index.match_ranges(np.asarray([key, token], dtype=np.int32), 2)
+                if len(ranges) < 2:
+                    continue
+                positions = project.suffix_index.positions(ranges[-1].lo, ranges[-1].hi)
+                files = np.searchsorted(corpus.file_starts, positions, side="right") - 1
+                keep = ~np.isin(files, np.fromiter((f for f in excluded if f is not None), dtype=np.int64))
+                found += import_places(vocab, corpus, positions[keep], token)
+            if found:
+                places[name] = found
+        return import_lines(vocab, [name for name in needed if name in places], places)
 
     def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
         from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415

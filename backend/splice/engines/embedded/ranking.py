@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from splice.engines.base import Candidate
 from splice.engines.embedded.cursor import Cursor
+from splice.engines.embedded.imports import module_of
 from splice.engines.embedded.lexer import SEPARATOR, Vocabulary
 from splice.engines.embedded.matching import right_agreements
 from splice.engines.embedded.occurrences import Level, Occurrence
@@ -57,6 +58,7 @@ class Proposal:
     share: float = 1.0  # its part of all occurrences whose context is at least that long
     redefines: bool = False  # a ``def``/``class`` line the live document already has
     source: tuple[Occurrence, int, float] | None = None  # best-agreeing occurrence, its line end, agreement
+    imports_needed: bool = False  # an import line built for names the document reads without binding
 
     def prior(self, weights: RankingWeights) -> float:
         """The part of the score that needs no look at the text: what pre-selects proposals to score."""
@@ -92,7 +94,8 @@ def coefficients(weights: RankingWeights) -> list[float]:
             weights.length, weights.string_line, weights.repeated_line, weights.unused_parameter,
             weights.next_parameter, weights.needed_name, weights.renamed_parameter,
             weights.nearness, weights.share,
-            weights.following_names, weights.preceding_names, weights.redefinition, 1.0]
+            weights.following_names, weights.preceding_names, weights.redefinition, weights.imports_needed,
+            weights.import_order, 1.0]
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,28 @@ def pooled_proposals(
         at_least = every.size - int(np.searchsorted(every, pool.longest, side="left"))
         pool.share = sum(1 for n in ns if n >= pool.longest) / max(1, at_least)
     return pools
+
+
+def add_import_line(vocab: Vocabulary, proposals: dict[str, Proposal], text: str) -> None:
+    """Add an import line built for unbound names (see ``imports``), or mark the copied one that equals it."""
+    found = proposals.get(text)
+    if found is None:
+        proposals[text] = found = Proposal(text, vocab.line_tokens(text), 0.0, 0.0, int(Level.PROJECT), 1,
+                                           origin="imports")
+    found.imports_needed = True
+
+
+def _sorts_between(vocab: Vocabulary, tokens: tuple[int, ...], cursor: Cursor) -> bool:
+    """Whether an import line's module sorts between the import lines just above and below the cursor."""
+    module = module_of(vocab, tokens)
+    if module is None:
+        return False
+    above = module_of(vocab, cursor.previous_lines[-1]) if cursor.previous_lines else None
+    below = module_of(vocab, cursor.following_line)
+    if above is None and below is None:
+        return False
+    key = module.lower()
+    return (above is None or above.lower() <= key) and (below is None or key <= below.lower())
 
 
 def _defines(text: str) -> bool:

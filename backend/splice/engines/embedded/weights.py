@@ -30,6 +30,8 @@ class RankingWeights:
     following_names: float = 1.0
     preceding_names: float = 0.9
     redefinition: float = -1.2
+    imports_needed: float = 2.0
+    import_order: float = 1.0
     nearness_scale: float = 300.0  # tokens from the cursor at which nearness falls to 1/e
     rename_limit: int = 12  # best proposals considered for a parameter echo
     scored_limit: int = 48  # proposals, by prior, that get the full feature vector
