@@ -84,7 +84,8 @@ class Proposal:
             self.nearness,
             math.log(self.share), math.log1p(len(names & known.following)),
             # A copy of a line just above shares all its names; that is not evidence of belonging here.
-            0.0 if repeated else math.log1p(len(names & known.preceding)), float(self.redefines), self.bonus,
+            0.0 if repeated else math.log1p(len(names & known.preceding)), float(self.redefines),
+            float(self.imports_needed), float(_sorts_between(vocab, self.tokens, cursor)), self.bonus,
         ]
 
 
