@@ -13,7 +13,9 @@ import pytest
 from splice.context.prompt import FimPrompt
 from splice.engines.base import DocumentObserver, Engine, GenerationRequest
 from splice.engines.embedded import EmbeddedEngine, RankingWeights
+from splice.engines.embedded.corpus import document_corpus
 from splice.engines.embedded.cursor import cursor_from_text
+from splice.engines.embedded.imports import unbound_names
 from splice.engines.embedded.lexer import Vocabulary
 from splice.engines.embedded.matching import (
     context_matches,
@@ -276,3 +278,31 @@ def test_every_ranking_feature_has_a_coefficient() -> None:
     cursor = cursor_from_text(vocab, "x = 1\n", "\n")
     proposal = Proposal("y = 2", vocab.line_tokens("y = 2"), 1.0, 0.0, 0, 1)
     assert len(proposal.features(vocab, cursor, known_tokens(vocab, cursor))) == len(coefficients(RankingWeights()))
+
+
+async def test_import_line_is_built_for_names_used_below(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/a.py", "from pkg.errors import FormatError, SchemaError\n\nraise SchemaError()\n")
+    write(tmp_path, "pkg/b.py", "from collections.abc import Callable, Mapping\n")
+    engine = await ready_engine(tmp_path)
+    text = ("import os\n<|>\n\n\ndef check(value: Mapping) -> None:\n"
+            "    if not os.sep:\n        raise FormatError(value)\n")
+    assert await first_line(engine, request_at(tmp_path / "pkg" / "c.py", text)) == \
+        "from pkg.errors import FormatError"
+    text = "import os\n<|>\nfrom pkg.errors import FormatError\n\nCHECKS: Mapping[str, Callable] = {}\n"
+    assert await first_line(engine, request_at(tmp_path / "pkg" / "c.py", text)) == \
+        "from collections.abc import Callable, Mapping"
+
+
+async def test_parenthesised_import_list_gets_its_opening_line(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/a.py", "from pkg.typing import EventDict, Processor\n")
+    engine = await ready_engine(tmp_path)
+    text = "import sys\n\n<|>\n    EventDict,\n    Processor,\n)\n"
+    assert await first_line(engine, request_at(tmp_path / "pkg" / "c.py", text)) == "from pkg.typing import ("
+
+
+def test_unbound_names_skip_bound_names_builtins_attributes_and_prose() -> None:
+    vocab = Vocabulary()
+    text = ('"""Render the report with Jinja."""\nimport os\nfrom x import Bound\n\n'
+            "def render(path):\n    total = len(path)\n    for item in Items(path):\n"
+            "        Writer.write(os.sep, item.value, total)\n")
+    assert unbound_names(vocab, document_corpus(vocab, [(text, 0)])) == ["Items", "Writer"]

@@ -81,7 +81,7 @@ def cursor_from_text(
                   following=following, following_line=following_line,
                   previous_lines=tuple(line[1:] for line in before_lines[-_NEARBY_LINES:]),
                   indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document,
-                  scope=scope_at(head_lines, width, tail_lines))
+                  scope=scope_at([*head_lines, current], width, tail_lines))
 
 
 def _last_lines(text: str, count: int) -> str:

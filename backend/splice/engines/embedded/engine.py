@@ -3,7 +3,8 @@
 No server, GPU or model weights: candidates are copied from places whose surroundings agree with the
 cursor's, found in nested caches (the current document, other open documents and prompt snippets, the
 current directory, the project), adapted to the enclosing function's names where a line only echoes a
-parameter, and ranked by agreement on both sides of the cursor and fit with the document. Construction is free;
+parameter, joined by import lines built for the names the document uses without binding, and ranked by
+agreement on both sides of the cursor and fit with the document. Construction is free;
 ``start`` indexes the workspace on a daemon thread so the server can answer ``initialize`` at once, and until
 the index is ready the document-level caches still answer. Open documents are kept as live text and lexed
 lazily, so ``document_changed`` costs nothing on the keystroke path. ``generate`` runs its CPU work in a
@@ -13,13 +14,13 @@ worker thread so the event loop stays responsive.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import structlog
 
 from splice.engines.base import Candidate, GenerationRequest
@@ -67,7 +68,7 @@ class EmbeddedEngine:
         self._max_line_positions = max_line_positions
         # Lines of the live document this many tokens either side of the cursor are all proposed; wider
         # windows were measured to add latency, not matches.
-        self._nearby_tokens = 800
+        self._nearby_tokens = 500
         # numpy and the index modules load on first use, not at import: the server must answer
         # ``initialize`` within a few hundred milliseconds of starting.
         self._vocab_instance: Vocabulary | None = None
@@ -107,6 +108,10 @@ class EmbeddedEngine:
         try:
             self._project = build_project(self._workspace, self._vocab, self._walk_limits,
                                           self._max_line_positions)
+            # The index and the vocabulary's caches are millions of long-lived entries the cycle collector
+            # would otherwise walk on every full collection, a 50-100 ms pause landing in some request.
+            # Nothing in them forms cycles, so they are moved out of its sight for good.
+            gc.freeze()
         except Exception:  # the index is an optimisation: log and keep serving from open documents
             _log.exception("embedded.index_failed", root=str(self._workspace))
         finally:
@@ -199,45 +204,17 @@ class EmbeddedEngine:
                                  count=request.num_candidates, weights=self._weights)
 
     def _import_lines(self, cursor: Cursor, current: str) -> list[str]:
-        """Import lines for the names the document reads without binding, when the cursor starts a
-        top-level line among imports (or at the top of the file)."""
-        from splice.engines.embedded.imports import (  # noqa: PLC0415
-            import_lines,
-            import_places,
-            module_of,
-            needed_limit,
-            unbound_names,
-        )
+        """Import lines for the names the document reads without binding (see ``imports``)."""
+        from splice.engines.embedded.imports import project_import_lines  # noqa: PLC0415
 
-        vocab, project = self._vocab, self._project
-        if cursor.indent or cursor.line_typed or project is None or not project.paths:
+        project = self._project
+        if project is None or not project.paths:
             return []
-        neighbours = [line for line in (*cursor.previous_lines[-1:], cursor.following_line) if line]
-        if neighbours and not any(module_of(vocab, line) is not None for line in neighbours):
-            return []
-        excluded = {project.file_number(path) for path in (*self._open, current)}
-        corpus = project.corpus
-        keys = [vocab.lookup(text) for text in (" import", ",", "import")]
-        places: dict[str, list[tuple[int, ...]]] = {}
-        needed = unbound_names(vocab, cursor.document)[: needed_limit()]
-        for name in needed:
-            token = vocab.lookup(" " + name)
-            if token is None:
-                continue
-            found: list[tuple[int, ...]] = []
-            for key in keys:
-                if key is None:
-                    continue
-                ranges = project.suffix_index.match_ranges(np.asarray([key, token], dtype=np.int32), 2)
-                if len(ranges) < 2:
-                    continue
-                positions = project.suffix_index.positions(ranges[-1].lo, ranges[-1].hi)
-                files = np.searchsorted(corpus.file_starts, positions, side="right") - 1
-                keep = ~np.isin(files, np.fromiter((f for f in excluded if f is not None), dtype=np.int64))
-                found += import_places(vocab, corpus, positions[keep], token)
-            if found:
-                places[name] = found
-        return import_lines(vocab, [name for name in needed if name in places], places)
+        with self._lock:
+            open_paths = list(self._open)
+        excluded = frozenset(number for number in (project.file_number(p) for p in (*open_paths, current))
+                             if number is not None)
+        return project_import_lines(self._vocab, cursor, project, excluded)
 
     def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
         from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415

@@ -5,8 +5,9 @@ document (``FormatError`` is used below, so something must import it) and where 
 by the rest of the project (another file already says ``from jsonschema.exceptions import FormatError``).
 This module puts the two together: the document's unbound names, each name's module as the project imports
 it, and one ``from module import a, b`` line per module with the names in the order isort and ruff write
-them. Ranking then weighs these lines like any other proposal, helped by whether the module sorts between
-the import lines around the cursor.
+them (or, above a parenthesised list of names, the list's ``from module import (`` line). Ranking then
+weighs these lines like any other proposal, helped by whether the module sorts between the import lines
+around the cursor.
 
 Binding is judged lexically (imports, ``def``/``class``, assignment targets, ``as``/``for`` targets, the
 names on a ``def`` line), so a name bound in a way this misses can look unbound; it only matters if some
@@ -25,7 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from splice.engines.embedded.corpus import TokenCorpus
+from splice.engines.embedded.cursor import Cursor
 from splice.engines.embedded.lexer import SEPARATOR, Vocabulary
+from splice.engines.embedded.project import ProjectIndex
 
 _COMMON = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"}
 _BINDERS = frozenset({"def", "class", "as", "for", "global", "nonlocal", "import"})
@@ -57,14 +60,24 @@ def module_of(vocab: Vocabulary, line: tuple[int, ...]) -> str | None:
     return None
 
 
+def import_position(vocab: Vocabulary, line: tuple[int, ...]) -> int:
+    """The index of the first imported name in an import line (0 for any other line)."""
+    if module_of(vocab, line) is None:
+        return 0
+    for index, token in enumerate(line):
+        if vocab.text(token).strip() == "import":
+            return index + 1
+    return 0
+
+
 def unbound_names(vocab: Vocabulary, document: TokenCorpus) -> list[str]:
     """Names the document reads but never binds, most used first."""
     read: Counter[str] = Counter()
     bound: set[str] = set()
     for line in _lines(document):
         texts = [_bare(vocab, token) for token in line]
-        if not texts:
-            continue
+        if not texts or texts[0][-1:] in {'"', "'"}:
+            continue  # empty, or a docstring's opening line, whose words are prose
         if texts[0] in {"from", "import", "def", "async", "class", "@"}:
             bound.update(text for token, text in zip(line, texts, strict=True) if vocab.is_word(token))
             if texts[0] != "@":
@@ -88,8 +101,24 @@ def _import_order(name: str) -> tuple[int, str]:
     return (1, name) if name[:1].isupper() else (2, name.lower())
 
 
+def listed_names(vocab: Vocabulary, following: Iterable[int]) -> list[str]:
+    """The names of a parenthesised import list that starts right after the cursor (``Name,`` lines up to
+    the closing parenthesis): the cursor is then on the list's ``from M import (`` line."""
+    names: list[str] = []
+    texts = [vocab.text(token) for token in following]
+    index = 0
+    while index + 2 < len(texts) and texts[index].startswith("\n"):
+        name, comma = texts[index + 1].strip(), texts[index + 2].strip()
+        if not (name.isidentifier() and comma == ","):
+            break
+        names.append(name)
+        index += 3
+    closing = index + 1 < len(texts) and texts[index].startswith("\n") and texts[index + 1].strip() == ")"
+    return names if closing else []
+
+
 def import_lines(
-    vocab: Vocabulary, needed: list[str], places: dict[str, list[tuple[int, ...]]],
+    vocab: Vocabulary, needed: list[str], places: dict[str, list[tuple[int, ...]]], *, opening: bool = False,
 ) -> list[str]:
     """``from M import ...`` lines for the ``needed`` names, given the import lines found for each name.
 
@@ -113,6 +142,8 @@ def import_lines(
         else:
             if modules:
                 by_module.setdefault(modules.most_common(1)[0][0], []).append(name)
+    if opening:  # the names are listed below the cursor: only the list's opening line is wanted
+        return [f"from {module} import (" for module in by_module]
     lines = [f"from {module} import {', '.join(sorted(names, key=_import_order))}"
              for module, names in by_module.items()]
     return lines + [f"import {name}" for name in plain]
@@ -134,6 +165,37 @@ def import_places(
     return lines
 
 
-def needed_limit() -> int:
-    """How many unbound names are looked up per request."""
-    return _MAX_NAMES
+def project_import_lines(
+    vocab: Vocabulary, cursor: Cursor, project: ProjectIndex, excluded_files: frozenset[int],
+) -> list[str]:
+    """Import lines for the cursor, when it starts a top-level line among import lines (or above a
+    parenthesised list of names); the modules come from the project's files other than ``excluded_files``.
+    """
+    if cursor.indent or cursor.line_typed:
+        return []
+    listed = listed_names(vocab, cursor.following.tolist())
+    neighbours = [line for line in (*cursor.previous_lines[-1:], cursor.following_line) if line]
+    if not listed and neighbours and not any(module_of(vocab, line) is not None for line in neighbours):
+        return []
+    corpus = project.corpus
+    excluded = np.fromiter(excluded_files, dtype=np.int64)
+    # A name is imported after ``import`` or after a comma of a ``from`` line; a module after line-start
+    # ``import``.
+    keys = [key for key in (vocab.lookup(text) for text in (" import", ",", "import")) if key is not None]
+    places: dict[str, list[tuple[int, ...]]] = {}
+    needed = listed or unbound_names(vocab, cursor.document)[:_MAX_NAMES]
+    for name in needed:
+        token = vocab.lookup(" " + name)
+        if token is None:
+            continue
+        found: list[tuple[int, ...]] = []
+        for key in keys:
+            ranges = project.suffix_index.match_ranges(np.asarray([key, token], dtype=np.int32), 2)
+            if len(ranges) < 2:
+                continue
+            positions = project.suffix_index.positions(ranges[-1].lo, ranges[-1].hi)
+            files = np.searchsorted(corpus.file_starts, positions, side="right") - 1
+            found += import_places(vocab, corpus, positions[~np.isin(files, excluded)], token)
+        if found:
+            places[name] = found
+    return import_lines(vocab, [name for name in needed if name in places], places, opening=bool(listed))

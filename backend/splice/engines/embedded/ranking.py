@@ -12,7 +12,8 @@ scored by a linear function of features that each answer one question about the 
   another scope); names shared with the lines just above and the code just below make it likely; a copy of
   one of the last lines, or a second ``def`` of something already defined, is rarely what comes next;
 * does it use what the enclosing function makes likely (see ``scope``): its next unused parameter, or a name
-  the code below reads without a definition?
+  the code below reads without a definition? Is it an import line built for names the document reads but
+  never binds (see ``imports``), and does its module sort between the import lines around it?
 * its shape: a line opening a string literal is usually prose copied from another docstring.
 
 Only the proposals with the best prior (the features that need no look at the text) are scored in full, so
@@ -33,7 +34,7 @@ import numpy.typing as npt
 
 from splice.engines.base import Candidate
 from splice.engines.embedded.cursor import Cursor
-from splice.engines.embedded.imports import module_of
+from splice.engines.embedded.imports import import_position, module_of
 from splice.engines.embedded.lexer import SEPARATOR, Vocabulary
 from splice.engines.embedded.matching import right_agreements
 from splice.engines.embedded.occurrences import Level, Occurrence
@@ -64,14 +65,17 @@ class Proposal:
         """The part of the score that needs no look at the text: what pre-selects proposals to score."""
         return (weights.left * self.left + weights.right * self.right + weights.level_bonus[self.level]
                 + weights.repeat * math.log(self.count) + weights.nearness * self.nearness
-                + weights.share * math.log(self.share))
+                + weights.share * math.log(self.share) + weights.imports_needed * self.imports_needed)
 
     def features(self, vocab: Vocabulary, cursor: Cursor, known: Known) -> list[float]:
         """The feature vector :func:`ranked_candidates` scores (see the module docstring)."""
-        unknown = sum(1 for token in self.tokens if vocab.is_word(token) and not known.mentions(vocab, token))
+        # An import line's module path is mentioned nowhere else by nature; only the names it brings in count.
+        imported = import_position(vocab, self.tokens)
+        unknown = sum(1 for token in self.tokens[imported:]
+                      if vocab.is_word(token) and not known.mentions(vocab, token))
         first = vocab.text(self.tokens[0]).lstrip() if self.tokens else ""
         stringy = first[:1] in {'"', "'"} or first[1:2] in {'"', "'"}
-        repeated = self.tokens in cursor.previous_lines
+        repeated = self.tokens in cursor.previous_lines or self.tokens == cursor.following_line
         names = {vocab.text(token).lstrip() for token in self.tokens if vocab.is_word(token)}
         scope = cursor.scope
         return [
@@ -248,8 +252,14 @@ def _sorts_between(vocab: Vocabulary, tokens: tuple[int, ...], cursor: Cursor) -
     module = module_of(vocab, tokens)
     if module is None:
         return False
-    above = module_of(vocab, cursor.previous_lines[-1]) if cursor.previous_lines else None
-    below = module_of(vocab, cursor.following_line)
+    kind = vocab.text(tokens[0])
+
+    def neighbour(line: tuple[int, ...]) -> str | None:
+        # isort and ruff put ``import m`` lines before ``from m import`` lines: only the same kind compares.
+        return module_of(vocab, line) if line and vocab.text(line[0]) == kind else None
+
+    above = neighbour(cursor.previous_lines[-1]) if cursor.previous_lines else None
+    below = neighbour(cursor.following_line)
     if above is None and below is None:
         return False
     key = module.lower()

@@ -12,29 +12,29 @@ class RankingWeights:
     The defaults were fitted on hidden-line reproduction; a negative coefficient is a penalty.
     """
 
-    left: float = 0.85
-    right: float = 3.5
-    repeat: float = -0.15
+    left: float = 0.5
+    right: float = 3.6
+    repeat: float = -0.3
     # Per cache level, most local first. The live document's locality is carried by ``nearness`` instead.
-    level_bonus: tuple[float, float, float, float] = (-0.35, 0.3, 0.4, 0.0)
-    unknown_names: float = -1.25
-    length: float = 0.35
+    level_bonus: tuple[float, float, float, float] = (-0.15, 0.3, 0.35, 0.0)
+    unknown_names: float = -1.3
+    length: float = 0.45
     string_line: float = -1.1
-    repeated_line: float = -1.0
+    repeated_line: float = -0.75
     unused_parameter: float = 0.35
-    next_parameter: float = 1.15
-    needed_name: float = 1.15
-    renamed_parameter: float = -0.55
-    nearness: float = 0.7
-    share: float = 0.65
-    following_names: float = 1.0
-    preceding_names: float = 0.9
-    redefinition: float = -1.2
-    imports_needed: float = 2.0
+    next_parameter: float = 1.2
+    needed_name: float = 0.9
+    renamed_parameter: float = -0.35
+    nearness: float = 0.6
+    share: float = 0.85
+    following_names: float = 0.95
+    preceding_names: float = 0.85
+    redefinition: float = -1.4
+    imports_needed: float = 3.4
     import_order: float = 1.0
     nearness_scale: float = 300.0  # tokens from the cursor at which nearness falls to 1/e
     rename_limit: int = 12  # best proposals considered for a parameter echo
-    scored_limit: int = 48  # proposals, by prior, that get the full feature vector
+    scored_limit: int = 32  # proposals, by prior, that get the full feature vector
     left_cap: int = 48
     right_cap: int = 32
     max_block_lines: int = 12
