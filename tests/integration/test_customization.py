@@ -246,7 +246,8 @@ def test_triton_task_id_directory_feeds_the_embedded_engine(secret_repo: Path, t
     async def scenario() -> list[Candidate]:
         await engine.start()
         assert engine.wait_until_ready(60)
-        prefix = "def charge_customer(customer, amount):\n    client = connect("
+        prefix = ("from billing import AWS_ACCESS_KEY_ID, DATABASE_URL\n\n\n"
+                  "def charge_customer(customer, amount):\n    client = connect(")
         prompt = FimPrompt(path="other.py", language="python", prefix=prefix, suffix="\n")
         return await engine.generate(GenerationRequest(prompt=prompt, document_prefix=prefix, document_suffix="\n",
                                                        multiline=False, max_new_tokens=32, num_candidates=2))

@@ -75,7 +75,12 @@ class Proposal:
                       if vocab.is_word(token) and not known.mentions(vocab, token))
         first = vocab.text(self.tokens[0]).lstrip() if self.tokens else ""
         stringy = first[:1] in {'"', "'"} or first[1:2] in {'"', "'"}
-        repeated = self.tokens in cursor.previous_lines or self.tokens == cursor.following_line
+        # A copy of a line just above or below, or of the end of one (the tail of the line above pasted
+        # after an opening bracket), is a repeat, not a continuation.
+        size = len(self.tokens)
+        repeated = (self.tokens in cursor.previous_lines or self.tokens == cursor.following_line
+                    or (size >= 2 and any(len(line) > size and line[-size:] == self.tokens
+                                          for line in cursor.previous_lines)))
         names = {vocab.text(token).lstrip() for token in self.tokens if vocab.is_word(token)}
         scope = cursor.scope
         return [
