@@ -47,6 +47,11 @@ _SECRET_NAME = (
     r"[A-Za-z0-9_.\-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
     r"private[_\-]?key|client[_\-]?secret|auth[_\-]?(?:key|header)|credential|session[_\-]?key|signing[_\-]?key)[A-Za-z0-9_.\-]*"
 )
+_SECRET_HINT = re.compile(
+    r"passw|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|auth[_\-]?(?:key|header)|"
+    r"session[_\-]?key|signing[_\-]?key",
+    re.IGNORECASE,
+)
 _QUOTED_ASSIGNMENT = re.compile(
     rf"""(?ix)(?P<head>["']?{_SECRET_NAME}["']?\s*(?::=|=>|==|[:=])\s*[rbuf]?(?P<q>["'`]))(?P<secret>[^"'`\s]{{4,}})(?P=q)"""
 )
@@ -88,9 +93,19 @@ def redact(text: str) -> Redaction:
         base = match.start(0)
         return match.group(0)[: start - base] + REDACTED + match.group(0)[end - base :]
 
-    text = _PRIVATE_KEY.sub(whole, text)
+    # Each pattern runs only where a cheap test says it could match: the assignment patterns scan every
+    # position for a secret-like name, which on a whole file costs milliseconds, so they run on the lines
+    # that mention one.
+    if "PRIVATE KEY" in text:
+        text = _PRIVATE_KEY.sub(whole, text)
     text = _SHAPED.sub(whole, text)
-    text = _URL_CREDENTIALS.sub(value, text)
-    text = _QUOTED_ASSIGNMENT.sub(value, text)
-    text = _BARE_ASSIGNMENT.sub(value, text)
+    if "://" in text:
+        text = _URL_CREDENTIALS.sub(value, text)
+    if _SECRET_HINT.search(text):
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            if _SECRET_HINT.search(line):
+                line = _QUOTED_ASSIGNMENT.sub(value, line)
+                lines[number] = _BARE_ASSIGNMENT.sub(value, line)
+        text = "\n".join(lines)
     return Redaction(text=text, count=count)
