@@ -22,8 +22,12 @@ class VectorTable:
 
     def __init__(self, ids: npt.NDArray[np.int64], matrix: Vectors) -> None:
         self._lock = threading.Lock()
-        self._ids = ids
-        self._matrix = matrix
+        # Rows live in buffers with spare capacity, so a save appends without copying the whole matrix;
+        # ``_ids``/``_matrix`` are views of the used rows, which readers snapshot under the lock.
+        self._id_buffer = np.asarray(ids, dtype=np.int64)
+        self._buffer = matrix
+        self._ids = self._id_buffer
+        self._matrix = self._buffer
         self._live = np.ones(len(ids), dtype=bool)
 
     def __len__(self) -> int:
@@ -48,15 +52,30 @@ class VectorTable:
     def replace(self, removed: Sequence[int], added_ids: Sequence[int], added: Vectors | None) -> None:
         """Mask ``removed`` chunk ids and append ``added`` rows."""
         with self._lock:
-            ids, matrix, live = self._ids, self._matrix, self._live.copy()
+            used = len(self._ids)
+            live = self._live.copy()
             if removed:
-                live &= ~np.isin(ids, np.asarray(removed, dtype=np.int64))
+                live &= ~np.isin(self._ids, np.asarray(removed, dtype=np.int64))
             if added is not None and len(added_ids):
-                if matrix.size == 0:
-                    matrix = np.zeros((0, added.shape[1]), dtype=np.float32)
-                ids = np.concatenate([ids, np.asarray(added_ids, dtype=np.int64)])
-                matrix = np.concatenate([matrix, added.astype(np.float32)])
-                live = np.concatenate([live, np.ones(len(added_ids), dtype=bool)])
+                count = len(added_ids)
+                width = added.shape[1] if self._buffer.size == 0 else self._buffer.shape[1]
+                if used + count > len(self._buffer) or self._buffer.size == 0:
+                    capacity = max(used + count, 2 * len(self._buffer), 64)
+                    buffer = np.zeros((capacity, width), dtype=np.float32)
+                    id_buffer = np.zeros(capacity, dtype=np.int64)
+                    buffer[:used] = self._matrix
+                    id_buffer[:used] = self._ids
+                    self._buffer, self._id_buffer = buffer, id_buffer
+                # Rows past ``used`` belong to no reader's snapshot, so writing them in place is safe.
+                self._buffer[used : used + count] = added.astype(np.float32)
+                self._id_buffer[used : used + count] = np.asarray(added_ids, dtype=np.int64)
+                live = np.concatenate([live, np.ones(count, dtype=bool)])
+                used += count
             if live.size and live.sum() < 0.5 * live.size:
-                ids, matrix, live = ids[live], matrix[live], live[live]
-            self._ids, self._matrix, self._live = ids, matrix, live
+                # Compact into fresh buffers: readers may still hold views of the old ones.
+                keep = np.flatnonzero(live)
+                self._buffer = self._buffer[:used][keep].copy()
+                self._id_buffer = self._id_buffer[:used][keep].copy()
+                live = np.ones(len(keep), dtype=bool)
+                used = len(keep)
+            self._ids, self._matrix, self._live = self._id_buffer[:used], self._buffer[:used], live
