@@ -7,9 +7,11 @@ stage's time. This command writes to stdout on purpose: only ``serve`` speaks th
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from splice import config
 
@@ -36,6 +38,35 @@ def workspace_of(path: Path) -> Path:
         if (candidate / ".git").exists():
             return candidate
     return folder
+
+
+def repository_snippets(
+    settings: config.Settings, workspace: Path, rel: str, text: str, offset: int
+) -> tuple[Any, ...]:
+    """What the server's repository retrieval would add at this cursor: the tenant's artifact when one is
+    configured, else the workspace index, brought up to date first (unchanged files are skipped)."""
+    if settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
+        return ()
+    from splice.errors import SpliceError  # noqa: PLC0415 - loaded only when retrieval runs
+    from splice.retrieval.live import Retrieval  # noqa: PLC0415 - as above
+    from splice.retrieval.retriever import query_at  # noqa: PLC0415 - as above
+
+    try:
+        if settings.tenant and settings.artifacts_dir:
+            retrieval = Retrieval.for_tenant(Path(settings.artifacts_dir), settings.tenant)
+        else:
+            retrieval = Retrieval.for_workspace(workspace)
+            retrieval.rebuild()
+        normalised = text.replace("\r\n", "\n")
+        at = len(text[:offset].replace("\r\n", "\n"))
+        try:
+            # The server's deadline covers a warm index; here the index was just opened, so allow more.
+            return tuple(retrieval.snippets(query_at(rel, normalised, at, settings), 1.0))
+        finally:
+            retrieval.close()
+    except SpliceError as exc:
+        sys.stderr.write(f"splice: repository retrieval is off: {exc.message}\n")
+        return ()
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -78,10 +109,11 @@ async def run(args: argparse.Namespace) -> int:
         rel = path.resolve().relative_to(workspace)
     except ValueError:
         rel = path
+    snippets = await asyncio.to_thread(repository_snippets, settings, workspace, str(rel), text, offset)
     request = CompletionInput(
         path=str(rel), language=language_for_path(str(path)), prefix=text[:offset], suffix=text[offset:],
         eol="\r\n" if "\r\n" in text else "\n", invoked=True, repo=workspace.name,
-        document_path=str(path.resolve()),
+        document_path=str(path.resolve()), extra_snippets=snippets,
     )
     try:
         result = await pipeline.complete(request)

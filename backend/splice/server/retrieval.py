@@ -28,7 +28,6 @@ log = get_logger()
 
 UPDATE_DELAY_S = 0.3  # a burst of keystrokes re-indexes the file once
 _PROGRESS_INTERVAL_S = 0.25
-_CHARS_PER_TOKEN = 3
 
 
 class ServerRetrieval:
@@ -116,15 +115,9 @@ class ServerRetrieval:
         settings = self.server.settings
         if retrieval is None or settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
             return ()
-        from splice.retrieval.retriever import RetrievalQuery  # noqa: PLC0415 - loaded with the index
+        from splice.retrieval.retriever import query_at  # noqa: PLC0415 - loaded with the index
 
-        line = text.count("\n", 0, offset)
-        reach = int(settings.context_tokens * settings.prefix_share * _CHARS_PER_TOKEN)
-        first = line - text.count("\n", max(0, offset - reach), offset)
-        following = int(settings.context_tokens * settings.suffix_share * _CHARS_PER_TOKEN)
-        last = line + text.count("\n", offset, offset + following) + 1
-        query = RetrievalQuery(path=path, prefix=text[max(0, offset - 4000):offset], suffix=text[offset:offset + 1000],
-                               window_start=first, window_end=last, limit=settings.max_snippets)
+        query = query_at(path, text, offset, settings)
         deadline = settings.retrieval_deadline_ms / 1000
         try:
             found = await asyncio.wait_for(asyncio.to_thread(retrieval.snippets, query, deadline), deadline)
