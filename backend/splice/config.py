@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 FAMILIES = ("starcoder2", "qwen2.5-coder", "deepseek-coder", "codellama", "codegemma")
-ENGINES = ("embedded", "triton")
+ENGINES = ("auto", "embedded", "triton")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a person may tune. Field names are the camelCase keys' snake_case twins."""
 
-    engine: str = "embedded"
+    # "auto": Triton when tritonUrl is set, else the embedded engine; "embedded" never uses Triton.
+    engine: str = "auto"
     model_family: str = "starcoder2"
     fim_mode: str = "psm"
     context_tokens: int = 2048
@@ -141,6 +142,8 @@ def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool
             continue
         updates[name] = coerced
     settings = dataclasses.replace(base, **updates)
+    if settings.engine == "triton" and not settings.triton_url:
+        problems.append(f"{source}: engine 'triton' needs tritonUrl; the embedded engine serves until it is set")
     if settings.prefix_share + settings.suffix_share > 0.95:
         problems.append(f"{source}: prefixShare + suffixShare must leave room for snippets; keeping defaults")
         settings = dataclasses.replace(settings, prefix_share=Settings.prefix_share, suffix_share=Settings.suffix_share)

@@ -13,8 +13,8 @@ StatusCallback = Callable[[str, str | None], None]
 
 
 def wants_triton(settings: Settings) -> bool:
-    """Triton serves when it is configured by URL or chosen by name with a URL."""
-    return bool(settings.triton_url)
+    """Triton serves when it has a URL and the engine setting is ``auto`` or ``triton``."""
+    return bool(settings.triton_url) and settings.engine in ("auto", "triton")
 
 
 def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None) -> Engine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from splice.config import Settings, client_section, from_environment, merge
+from splice.engines.factory import wants_triton
 
 
 def test_environment_overrides_defaults() -> None:
@@ -14,7 +15,7 @@ def test_environment_overrides_defaults() -> None:
 def test_invalid_environment_value_keeps_default_and_says_so() -> None:
     settings, problems = from_environment({"SPLICE_CONTEXT_TOKENS": "lots", "SPLICE_ENGINE": "gpt"})
     assert settings.context_tokens == Settings().context_tokens
-    assert settings.engine == "embedded"
+    assert settings.engine == Settings().engine == "auto"
     assert len(problems) == 2 and "contextTokens" not in problems[0]
 
 
@@ -41,3 +42,11 @@ def test_shares_that_leave_no_room_for_snippets_are_refused() -> None:
 def test_non_mapping_options_are_ignored() -> None:
     assert client_section(["x"]) == {}
     assert client_section(None) == {}
+
+
+def test_engine_choice_follows_the_triton_url() -> None:
+    assert not wants_triton(Settings())
+    assert wants_triton(merge(Settings(), {"tritonUrl": "127.0.0.1:8001"}, source="t")[0])
+    assert not wants_triton(merge(Settings(), {"tritonUrl": "127.0.0.1:8001", "engine": "embedded"}, source="t")[0])
+    settings, problems = merge(Settings(), {"engine": "triton"}, source="t")
+    assert not wants_triton(settings) and any("needs tritonUrl" in p for p in problems)

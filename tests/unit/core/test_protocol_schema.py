@@ -23,7 +23,8 @@ def test_generated_python_and_typescript_types_are_up_to_date() -> None:
 
 def test_every_method_has_params_in_the_schema() -> None:
     assert set(METHOD_PARAMS) == set(SCHEMA["methods"])
-    assert {"splice/didShowCompletion", "splice/didAcceptCompletion", "splice/didRejectCompletion"} <= set(METHOD_PARAMS)
+    feedback = {"splice/didShowCompletion", "splice/didAcceptCompletion", "splice/didRejectCompletion"}
+    assert feedback <= set(METHOD_PARAMS)
 
 
 @pytest.mark.parametrize(("method", "params", "problem"), [
