@@ -21,6 +21,7 @@ from splice.engines.fallback import FallbackEngine
 from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
 from splice.postprocess.chain import default_chain
 from splice.postprocess.mode import is_multiline_position
+from splice.typeahead import TypeaheadCache
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # What may follow the cursor on its line for an automatic suggestion: closers and separators that the
@@ -66,6 +67,7 @@ class CompletionResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     skipped: str | None = None
+    typed_ahead: bool = False  # served from the rest of the previous suggestion
 
 
 class CompletionPipeline:
@@ -77,6 +79,7 @@ class CompletionPipeline:
         self.builder = builder
         self.engine = engine
         self.chain = chain if chain is not None else default_chain()
+        self.typeahead = TypeaheadCache()
 
     async def complete(self, request: CompletionInput) -> CompletionResult:
         """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
@@ -92,6 +95,20 @@ class CompletionPipeline:
             if not set(suffix[: line_end if line_end >= 0 else len(suffix)]) <= _CLOSING_TAIL:
                 result.skipped = "code after the cursor on its line"
                 return result
+        key = request.document_path or request.path
+        remainder = self.typeahead.lookup(key, prefix, suffix)
+        if remainder is not None:
+            # The person is typing what the last suggestion proposed: the rest of it still stands.
+            result.engine, result.sources, result.multiline = remainder.engine, remainder.sources, remainder.multiline
+            result.typed_ahead = True
+            for text, replace, score in remainder.proposals[: 3 if request.invoked else 1]:
+                result.proposals.append(
+                    Proposal(text=_with_eol(text, request.eol), replace_suffix=replace, score=score)
+                )
+            # The same stages as every answer (dashboards compare them), those that did not run at zero.
+            result.timings_ms = {"context": 0.0, "engine": 0.0, "postprocess": 0.0,
+                                 "total": round((time.perf_counter() - started) * 1000, 3)}
+            return result
         multiline = is_multiline_position(prefix, suffix, request.language)
         cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
         prompt = self.builder.build(cursor, request.others, extra_snippets=request.extra_snippets, repo=request.repo)
@@ -114,6 +131,7 @@ class CompletionPipeline:
             indent_unit=indent_unit(prefix[-2500:] + suffix[:1500]), stop=prompt.stop,
         )
         seen: set[str] = set()
+        remembered: list[tuple[str, int, float]] = []
         limit = 3 if request.invoked else 1
         threshold = self.settings.min_mean_logprob
         for candidate in candidates:
@@ -127,12 +145,13 @@ class CompletionPipeline:
             if suggestion.text in seen:
                 continue
             seen.add(suggestion.text)
-            text = suggestion.text if request.eol == "\n" else suggestion.text.replace("\n", request.eol)
-            result.proposals.append(
-                Proposal(text=text, replace_suffix=suggestion.replace_suffix, score=candidate.score)
-            )
+            result.proposals.append(Proposal(text=_with_eol(suggestion.text, request.eol),
+                                             replace_suffix=suggestion.replace_suffix, score=candidate.score))
+            remembered.append((suggestion.text, suggestion.replace_suffix, candidate.score))
             if len(result.proposals) >= limit:
                 break
+        self.typeahead.remember(key, prefix, suffix, remembered, engine=result.engine, sources=result.sources,
+                                multiline=multiline)
         done = time.perf_counter()
         result.timings_ms = {
             "context": round((built - started) * 1000, 3),
@@ -141,6 +160,10 @@ class CompletionPipeline:
             "total": round((done - started) * 1000, 3),
         }
         return result
+
+
+def _with_eol(text: str, eol: str) -> str:
+    return text if eol == "\n" else text.replace("\n", eol)
 
 
 def source_documents(items: Iterable[tuple[str, str, int, str]]) -> tuple[SourceDocument, ...]:

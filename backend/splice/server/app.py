@@ -334,7 +334,8 @@ class LanguageServer:
             ))
             log.info("completion", uri=uri, engine=result.engine, prompt_tokens=result.prompt_tokens,
                      sources=list(result.sources), multiline=result.multiline, items=len(items),
-                     dropped=result.dropped, skipped=result.skipped, timings_ms=result.timings_ms)
+                     dropped=result.dropped, skipped=result.skipped, typed_ahead=result.typed_ahead,
+                     timings_ms=result.timings_ms)
             return items
         finally:
             structlog.contextvars.unbind_contextvars("request_id")

@@ -73,6 +73,23 @@ async def test_duplicates_collapse_and_invoked_requests_get_alternatives() -> No
                      Candidate(text="a * b"), Candidate(text="a / b")])
     invoked = await p.complete(ask("total = ", invoked=True))
     assert [pr.text for pr in invoked.proposals] == ["a + b", "a - b", "a * b"]
-    typed = await p.complete(ask("total = "))
+    assert set(invoked.timings_ms) == {"context", "engine", "postprocess", "total"}
+    fresh, _ = pipeline([Candidate(text="a + b"), Candidate(text="a - b")])
+    typed = await fresh.complete(ask("total = "))
     assert [pr.text for pr in typed.proposals] == ["a + b"]
-    assert set(typed.timings_ms) == {"context", "engine", "postprocess", "total"}
+
+
+async def test_typing_through_a_suggestion_serves_the_rest_without_the_engine() -> None:
+    p, engine = pipeline([Candidate(text="compute(first, second)")])
+    first = await p.complete(ask("    total = ", "\n\nreturn total\n"))
+    assert first.proposals[0].text == "compute(first, second)" and len(engine.requests) == 1
+    typed = await p.complete(ask("    total = comp", "\n\nreturn total\n"))
+    assert typed.typed_ahead and typed.proposals[0].text == "ute(first, second)"
+    assert len(engine.requests) == 1
+    # Typing something else, or a change below the cursor, asks the engine again.
+    await p.complete(ask("    total = x", "\n\nreturn total\n"))
+    await p.complete(ask("    total = comp", "\n\nreturn total * 2\n"))
+    assert len(engine.requests) == 3
+    # Typing all of it leaves nothing to serve.
+    done = await p.complete(ask("    total = compute(first, second)", "\n\nreturn total\n"))
+    assert not done.typed_ahead
