@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from splice.context.identifiers import identifier_parts, line_parts
 from splice.context.prompt import Snippet
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 MIN_SCORE = 0.08
 
@@ -66,6 +68,8 @@ class OpenFileSnippets:
         self._answers.clear()
 
     def _index_of(self, doc: SourceDocument) -> _Index:
+        import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
+
         # The length guards against clients that never bump versions.
         version = (doc.version, len(doc.text))
         cached = self._indexes.get(doc.key)
@@ -115,6 +119,8 @@ class OpenFileSnippets:
 
     def _merged_of(self, documents: list[SourceDocument]) -> _Merged:
         """One index over all ``documents``' windows, rebuilt only when one of them changes."""
+        import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
+
         key = tuple((d.key, d.version, len(d.text)) for d in documents)
         if self._merged is not None and self._merged.key == key:
             return self._merged
@@ -146,6 +152,8 @@ class OpenFileSnippets:
         return self._merged
 
     def _find(self, query: set[str], documents: list[SourceDocument], limit: int) -> list[Snippet]:
+        import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
+
         merged = self._merged_of(documents)
         hits = [merged.postings[part] for part in query if part in merged.postings]
         if not hits:
