@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 from typing import Any
 
 import pytest
@@ -230,3 +231,27 @@ async def test_null_params_are_accepted_and_schema_failures_keep_their_id() -> N
     assert reply["error"]["code"] == -32600 and "schema" in reply["error"]["data"]
     s.reader.feed_data(encode_message({"jsonrpc": "2.0", "id": 41, "method": "shutdown", "params": None}))
     assert "result" in await s.reply(41)
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_random_garbage_never_stops_the_server(seed: int) -> None:
+    rng = random.Random(seed)
+    s = Session(FakeEngine())
+    chunks = [
+        bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))),
+        b"Content-Length: " + str(rng.randrange(0, 50)).encode() + b"\r\n\r\n" + b"{" * rng.randrange(0, 5),
+        b"Content-Length: -3\r\n\r\n",
+        b"Content-Length: 10\r\nContent-Length: x\r\n\r\n0123456789",
+        b"\r\n\r\n\r\n",
+        encode_message({"jsonrpc": "2.0", "id": "bad", "method": "textDocument/inlineCompletion", "params": 7}),
+    ]
+    rng.shuffle(chunks)
+    for chunk in chunks:
+        s.reader.feed_data(chunk)
+    # Whatever came before, a well-framed request after a clean header is still answered.
+    s.reader.feed_data(b"\r\n" + encode_message({"jsonrpc": "2.0", "id": 900, "method": "initialize",
+                                                  "params": {"capabilities": {}}}))
+    assert "result" in await s.reply(900)
+    assert not s.task.done()
+    s.send("exit", request=False)
+    await asyncio.wait_for(s.task, 5)
