@@ -61,6 +61,9 @@ class TextDocument:
     version: int
     text: str
     _line_starts: list[int] | None = field(default=None, repr=False)
+    # The latest change, whose end is where the cursor most likely is: what comes next is often a completion
+    # request there.
+    last_edit: Edit | None = field(default=None, repr=False)
 
     @property
     def line_starts(self) -> list[int]:
@@ -249,6 +252,7 @@ class DocumentStore:
             doc._line_starts = None
             raise
         doc.version = version
+        doc.last_edit = edits[-1] if edits else None
         if self.on_edits is not None:
             self.on_edits(uri, edits)
         return doc

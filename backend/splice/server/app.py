@@ -236,11 +236,18 @@ class LanguageServer:
         """Let the engine and the repository index learn the document's new text."""
         doc = self.documents.get(uri)
         self._observe(doc)
-        self.retrieval.document_changed(uri, doc.text.replace("\r\n", "\n"))
+        text = doc.text.replace("\r\n", "\n")
+        self.retrieval.document_changed(uri, text)
+        edit = doc.last_edit
+        if edit is not None:
+            cursor = edit.begin + len(edit.inserted)
+            at = cursor if text is doc.text else len(doc.text[:cursor].replace("\r\n", "\n"))
+            self.retrieval.prefetch(uri, display_path(uri, self.root), text, at)
 
     def document_closed(self, uri: str) -> None:
         """Forget caches for ``uri``; the engine falls back to the file on disk."""
         self.snippets.forget(uri)
+        self.retrieval.forget(uri)
         self.telemetry.document_closed(uri)
         path = uri_to_path(uri)
         if path is not None and isinstance(self.engine, DocumentObserver):
@@ -301,7 +308,7 @@ class LanguageServer:
                 path=path, language=_language(doc), prefix=doc.text[:start] + head,
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
                 extra_snippets=await self.retrieval.snippets(path, doc.text.replace("\r\n", "\n"),
-                                                             len(doc.text[:cursor].replace("\r\n", "\n"))),
+                                                             len(doc.text[:cursor].replace("\r\n", "\n")), uri),
                 document_path=uri_to_path(uri),
             )
             # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,

@@ -41,6 +41,9 @@ class ServerRetrieval:
         self._updates: dict[str, asyncio.TimerHandle] = {}
         self._closed = False
         self._running: set[asyncio.Task[None]] = set()  # held so updates are not collected mid-flight
+        # uri -> (query, search): a search started when the document changed, for the completion request
+        # that usually follows at the end of that change.
+        self._prefetched: dict[str, tuple[Any, asyncio.Future[list[Snippet]]]] = {}
 
     def start(self) -> None:
         """Open the index in the background (once)."""
@@ -108,7 +111,33 @@ class ServerRetrieval:
             raise
         report({"kind": "end", "message": f"indexed {result.files} files ({result.indexed} changed)"})
 
-    async def snippets(self, path: str, text: str, offset: int) -> tuple[Snippet, ...]:
+    def prefetch(self, uri: str, path: str, text: str, offset: int) -> None:
+        """Start the search a completion at ``offset`` would run, so that the request finds it done.
+
+        Editors send the change and then the completion request for the cursor at its end; the search only
+        depends on the text, so it can run in the gap between the two. One search per document at a time.
+        """
+        retrieval = self.retrieval
+        settings = self.server.settings
+        if retrieval is None or settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
+            return
+        running = self._prefetched.get(uri)
+        if running is not None and not running[1].done():
+            return
+        from splice.retrieval.retriever import query_at  # noqa: PLC0415 - loaded with the index
+
+        query = query_at(path, text, offset, settings)
+        search = asyncio.ensure_future(
+            asyncio.to_thread(retrieval.snippets, query, settings.retrieval_deadline_ms / 1000))
+        # A prefetch nobody asks for must not log an unretrieved exception.
+        search.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._prefetched[uri] = (query, search)
+
+    def forget(self, uri: str) -> None:
+        """Drop a closed document's prefetched search."""
+        self._prefetched.pop(uri, None)
+
+    async def snippets(self, path: str, text: str, offset: int, uri: str | None = None) -> tuple[Snippet, ...]:
         """Repository snippets for a cursor at ``offset`` of ``text``; () when retrieval is off, not ready
         or past its deadline."""
         retrieval = self.retrieval
@@ -119,8 +148,12 @@ class ServerRetrieval:
 
         query = query_at(path, text, offset, settings)
         deadline = settings.retrieval_deadline_ms / 1000
+        prefetched = self._prefetched.get(uri) if uri is not None else None
         try:
-            found = await asyncio.wait_for(asyncio.to_thread(retrieval.snippets, query, deadline), deadline)
+            if prefetched is not None and prefetched[0] == query:
+                found = await asyncio.wait_for(asyncio.shield(prefetched[1]), deadline)
+            else:
+                found = await asyncio.wait_for(asyncio.to_thread(retrieval.snippets, query, deadline), deadline)
         except TimeoutError:
             log.info("retrieval.deadline", deadline_ms=settings.retrieval_deadline_ms)
             return ()

@@ -1,0 +1,53 @@
+"""The repository search started on a change is the one the following completion request uses."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+from splice.config import Settings
+from splice.context.prompt import Snippet
+from splice.server.retrieval import ServerRetrieval
+
+SNIPPET = Snippet(path="lib.py", text="def helper():\n    pass\n", start_line=0, end_line=2, score=1.0,
+                  source="retrieval")
+
+
+class CountingRetrieval:
+    def __init__(self) -> None:
+        self.queries: list[Any] = []
+        self.lock = threading.Lock()
+
+    def snippets(self, query: Any, deadline_s: float) -> list[Snippet]:
+        with self.lock:
+            self.queries.append(query)
+        return [SNIPPET]
+
+
+def service() -> tuple[ServerRetrieval, CountingRetrieval]:
+    server = SimpleNamespace(settings=Settings(), root=None)
+    retrieval = ServerRetrieval(server)
+    counting = CountingRetrieval()
+    retrieval.retrieval = counting  # type: ignore[assignment]
+    return retrieval, counting
+
+
+TEXT = "import lib\n\n\ndef main():\n    lib.hel\n"
+CURSOR = TEXT.index("hel") + 3
+
+
+async def test_completion_at_the_end_of_a_change_reuses_the_prefetched_search() -> None:
+    retrieval, counting = service()
+    retrieval.prefetch("file:///w/a.py", "a.py", TEXT, CURSOR)
+    found = await retrieval.snippets("a.py", TEXT, CURSOR, "file:///w/a.py")
+    assert found == (SNIPPET,)
+    assert len(counting.queries) == 1
+
+
+async def test_a_request_elsewhere_searches_for_itself() -> None:
+    retrieval, counting = service()
+    retrieval.prefetch("file:///w/a.py", "a.py", TEXT, CURSOR)
+    await retrieval.snippets("a.py", TEXT, CURSOR - 3, "file:///w/a.py")
+    assert len(counting.queries) == 2
+    assert counting.queries[0] != counting.queries[1]
