@@ -8,7 +8,7 @@ the result for logs and ``--explain``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 
 from splice.config import Settings
@@ -43,6 +43,9 @@ class CompletionInput:
     extra_snippets: tuple[Snippet, ...] = ()
     repo: str = ""
     document_path: str | None = None  # absolute path on disk, for engines that index the workspace
+    # Snippets still being searched for (repository retrieval on a worker thread), awaited once the rest of
+    # the prompt is ready.
+    pending_snippets: Awaitable[tuple[Snippet, ...]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,10 +93,12 @@ class CompletionPipeline:
         if not request.invoked:
             if suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
                 result.skipped = "cursor inside a word"
+                _discard(request.pending_snippets)
                 return result
             line_end = suffix.find("\n")
             if not set(suffix[: line_end if line_end >= 0 else len(suffix)]) <= _CLOSING_TAIL:
                 result.skipped = "code after the cursor on its line"
+                _discard(request.pending_snippets)
                 return result
         key = request.document_path or request.path
         remainder = self.typeahead.lookup(key, prefix, suffix)
@@ -108,10 +113,16 @@ class CompletionPipeline:
             # The same stages as every answer (dashboards compare them), those that did not run at zero.
             result.timings_ms = {"context": 0.0, "engine": 0.0, "postprocess": 0.0,
                                  "total": round((time.perf_counter() - started) * 1000, 3)}
+            _discard(request.pending_snippets)
             return result
         multiline = is_multiline_position(prefix, suffix, request.language)
         cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
-        prompt = self.builder.build(cursor, request.others, extra_snippets=request.extra_snippets, repo=request.repo)
+        draft = self.builder.draft(cursor, request.others)
+        extra = request.extra_snippets
+        if request.pending_snippets is not None:
+            # A repository search started before this call ran beside the work above.
+            extra = (*extra, *await request.pending_snippets)
+        prompt = self.builder.finish(draft, extra, repo=request.repo)
         result.multiline, result.prompt_tokens, result.sources = multiline, prompt.prompt_tokens, prompt.sources
         built = time.perf_counter()
 
@@ -160,6 +171,13 @@ class CompletionPipeline:
             "total": round((done - started) * 1000, 3),
         }
         return result
+
+
+def _discard(pending: Awaitable[object] | None) -> None:
+    """Close a search nobody will wait for (a coroutine never awaited warns when collected)."""
+    close = getattr(pending, "close", None)
+    if callable(close):
+        close()
 
 
 def _with_eol(text: str, eol: str) -> str:

@@ -48,18 +48,31 @@ class PromptBuilder:
         repo: str = "",
     ) -> FimPrompt:
         """The prompt for ``cursor`` with snippets from ``others`` (and any ``extra_snippets``)."""
+        return self.finish(self.draft(cursor, others), extra_snippets, repo=repo)
+
+    def draft(self, cursor: Cursor, others: Iterable[SourceDocument] = ()) -> Draft:
+        """The parts of the prompt that need nothing from outside the editor: the windows and the open-file
+        snippets. A caller may run a repository search meanwhile and hand its snippets to :meth:`finish`."""
         s = self.settings
         total = max(64, s.context_tokens - s.max_new_tokens - _TEMPLATE_OVERHEAD)
         prefix, prefix_used = prefix_window(cursor.prefix, int(total * s.prefix_share), self.counter)
         suffix, suffix_used = suffix_window(cursor.suffix, int(total * s.suffix_share), self.counter)
         remaining = total - prefix_used - suffix_used
-
-        candidates: list[Snippet] = []
-        sources: list[str] = ["prefix", "suffix"] if suffix.strip() else ["prefix"]
+        open_files: list[Snippet] = []
         if s.max_snippets > 0 and remaining > 0:
-            query = _query_text(cursor.prefix, cursor.suffix)
+            open_files = self.snippets.find(_query_text(cursor.prefix, cursor.suffix), others, s.max_snippets)
+        return Draft(cursor=cursor, prefix=prefix, suffix=suffix, total=total, remaining=remaining,
+                     open_files=tuple(open_files))
+
+    def finish(self, draft: Draft, extra_snippets: Iterable[Snippet] = (), *, repo: str = "") -> FimPrompt:
+        """The prompt: ``extra_snippets`` (repository retrieval) first, then open files, as the budget allows."""
+        s = self.settings
+        prefix, suffix, remaining = draft.prefix, draft.suffix, draft.remaining
+        sources: list[str] = ["prefix", "suffix"] if suffix.strip() else ["prefix"]
+        candidates: list[Snippet] = []
+        if s.max_snippets > 0 and remaining > 0:
             candidates.extend(extra_snippets)
-            candidates.extend(self.snippets.find(query, others, s.max_snippets))
+            candidates.extend(draft.open_files)
         chosen: list[Snippet] = []
         for snippet in candidates:
             cost = self.counter.count(snippet.text) + self.counter.count(snippet.path) + 4
@@ -72,6 +85,7 @@ class PromptBuilder:
         for source in dict.fromkeys(sn.source for sn in chosen):
             sources.append(source)
 
+        cursor = draft.cursor
         template = template_for(s.model_family)
         text = template.render(
             path=cursor.path, language=cursor.language, prefix=prefix, suffix=suffix,
@@ -80,8 +94,20 @@ class PromptBuilder:
         return FimPrompt(
             path=cursor.path, language=cursor.language, prefix=prefix, suffix=suffix,
             snippets=tuple(chosen), text=text, stop=template.stop,
-            prompt_tokens=total - remaining + _TEMPLATE_OVERHEAD, sources=tuple(sources),
+            prompt_tokens=draft.total - remaining + _TEMPLATE_OVERHEAD, sources=tuple(sources),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Draft:
+    """A prompt's windows and open-file snippets, waiting for repository snippets."""
+
+    cursor: Cursor
+    prefix: str
+    suffix: str
+    total: int
+    remaining: int
+    open_files: tuple[Snippet, ...]
 
 
 def _query_text(prefix: str, suffix: str) -> str:

@@ -307,8 +307,8 @@ class LanguageServer:
             request = CompletionInput(
                 path=path, language=_language(doc), prefix=doc.text[:start] + head,
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
-                extra_snippets=await self.retrieval.snippets(path, doc.text.replace("\r\n", "\n"),
-                                                             len(doc.text[:cursor].replace("\r\n", "\n")), uri),
+                pending_snippets=self.retrieval.search(path, doc.text.replace("\r\n", "\n"),
+                                                       len(doc.text[:cursor].replace("\r\n", "\n")), uri),
                 document_path=uri_to_path(uri),
             )
             # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,10 @@ log = get_logger()
 
 UPDATE_DELAY_S = 0.3  # a burst of keystrokes re-indexes the file once
 _PROGRESS_INTERVAL_S = 0.25
+
+
+async def _nothing() -> tuple[Snippet, ...]:
+    return ()
 
 
 class ServerRetrieval:
@@ -137,30 +142,41 @@ class ServerRetrieval:
         """Drop a closed document's prefetched search."""
         self._prefetched.pop(uri, None)
 
-    async def snippets(self, path: str, text: str, offset: int, uri: str | None = None) -> tuple[Snippet, ...]:
-        """Repository snippets for a cursor at ``offset`` of ``text``; () when retrieval is off, not ready
-        or past its deadline."""
+    def search(self, path: str, text: str, offset: int, uri: str | None = None) -> Awaitable[tuple[Snippet, ...]]:
+        """Start (or pick up the prefetched) search for a cursor at ``offset`` of ``text`` and return what to
+        await for its snippets: () when retrieval is off, not ready, failing or past its deadline.
+
+        The search is on a worker thread from the moment this returns, so the caller can assemble the rest
+        of the prompt while it runs."""
         retrieval = self.retrieval
         settings = self.server.settings
         if retrieval is None or settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
-            return ()
+            return _nothing()
         from splice.retrieval.retriever import query_at  # noqa: PLC0415 - loaded with the index
 
         query = query_at(path, text, offset, settings)
         deadline = settings.retrieval_deadline_ms / 1000
         prefetched = self._prefetched.get(uri) if uri is not None else None
+        if prefetched is not None and prefetched[0] == query:
+            running: asyncio.Future[list[Snippet]] = prefetched[1]
+        else:
+            running = asyncio.get_running_loop().run_in_executor(None, retrieval.snippets, query, deadline)
+        return self._collect(running, deadline)
+
+    async def _collect(self, running: asyncio.Future[list[Snippet]], deadline: float) -> tuple[Snippet, ...]:
         try:
-            if prefetched is not None and prefetched[0] == query:
-                found = await asyncio.wait_for(asyncio.shield(prefetched[1]), deadline)
-            else:
-                found = await asyncio.wait_for(asyncio.to_thread(retrieval.snippets, query, deadline), deadline)
+            found = await asyncio.wait_for(asyncio.shield(running), deadline)
         except TimeoutError:
-            log.info("retrieval.deadline", deadline_ms=settings.retrieval_deadline_ms)
+            log.info("retrieval.deadline", deadline_ms=round(deadline * 1000))
             return ()
         except Exception as exc:  # a failed search costs the snippets, not the completion
             log.warning("retrieval.search_failed", error=repr(exc))
             return ()
         return tuple(found)
+
+    async def snippets(self, path: str, text: str, offset: int, uri: str | None = None) -> tuple[Snippet, ...]:
+        """Repository snippets for a cursor at ``offset`` of ``text`` (see :meth:`search`)."""
+        return await self.search(path, text, offset, uri)
 
     def document_changed(self, uri: str, text: str) -> None:
         """Re-index the document shortly (a burst of changes is indexed once)."""
