@@ -101,7 +101,8 @@ class CompletionPipeline:
                 _discard(request.pending_snippets)
                 return result
         key = request.document_path or request.path
-        remainder = self.typeahead.lookup(key, prefix, suffix)
+        # Asked for explicitly, the person wants the engine's answer now, not a remembered one.
+        remainder = None if request.invoked else self.typeahead.lookup(key, prefix, suffix)
         if remainder is not None:
             # The person is typing what the last suggestion proposed: the rest of it still stands.
             result.engine, result.sources, result.multiline = remainder.engine, remainder.sources, remainder.multiline

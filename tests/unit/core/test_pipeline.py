@@ -90,6 +90,9 @@ async def test_typing_through_a_suggestion_serves_the_rest_without_the_engine() 
     await p.complete(ask("    total = x", "\n\nreturn total\n"))
     await p.complete(ask("    total = comp", "\n\nreturn total * 2\n"))
     assert len(engine.requests) == 3
+    # Asking explicitly always reaches the engine.
+    await p.complete(ask("    total = comp", "\n\nreturn total\n", invoked=True))
+    assert len(engine.requests) == 4
     # Typing all of it leaves nothing to serve.
     done = await p.complete(ask("    total = compute(first, second)", "\n\nreturn total\n"))
     assert not done.typed_ahead
