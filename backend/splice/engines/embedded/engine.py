@@ -237,7 +237,10 @@ class EmbeddedEngine:
         found += by_nearby_lines(cursor.document, cursor, Level.DOCUMENT, near=at_cursor,
                                  window=self._nearby_tokens, max_context=max_context)
         open_corpora, open_paths = self._open_documents(current)
-        snippets = [(s.text, 0) for s in request.prompt.snippets if not is_secret_name(Path(s.path).name)]
+        # Open-file snippets repeat documents already among the open corpora; counting them twice would
+        # make their lines look twice as common. Snippets from elsewhere (repository retrieval) are new.
+        snippets = [(s.text, 0) for s in request.prompt.snippets
+                    if s.source != "open_files" and not is_secret_name(Path(s.path).name)]
         if snippets:
             open_corpora.append(document_corpus(self._vocab, snippets))
         for corpus in open_corpora:
