@@ -4,55 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
-import tritonclient.grpc.aio as grpcclient
 from scripted_engine import MIDDLE
-from triton_support import PREFIX, SUFFIX, TritonProcess, fim_request, wait_for
-from tritonclient.grpc import InferInput
+from triton_support import PREFIX, SUFFIX, TritonProcess, fim_request, raw_stream, wait_for
 
 from splice.engines.triton import TritonEngine, TritonSettings
 from splice.errors import EngineError, EngineUnavailableError
 
 
-def _input(name: str, datatype: str, value: np.ndarray[Any, Any]) -> InferInput:
-    tensor = InferInput(name, list(value.shape), datatype)
-    tensor.set_data_from_numpy(value)
-    return tensor
-
-
-async def _raw_stream(url: str, model: str, text: str) -> list[str]:
-    """Every streamed ``text_output`` of one request, read with the vendor client directly."""
-    client = grpcclient.InferenceServerClient(url)
-
-    async def one() -> AsyncIterator[dict[str, Any]]:
-        yield {
-            "model_name": model,
-            "inputs": [
-                _input("text_input", "BYTES", np.array([[text.encode()]], dtype=np.object_)),
-                _input("max_tokens", "INT32", np.array([[32]], dtype=np.int32)),
-                _input("stream", "BOOL", np.array([[True]])),
-            ],
-        }
-
-    pieces = []
-    try:
-        async with asyncio.timeout(10):
-            async for result, error in client.stream_infer(one()):
-                assert error is None, error
-                pieces.append(result.as_numpy("text_output").reshape(-1)[0].decode())
-    finally:
-        await client.close()
-    return pieces
-
-
 async def test_stream_arrives_in_pieces_and_ends(triton: TritonProcess) -> None:
     prompt = f"<fim_prefix>{PREFIX}<fim_suffix>{SUFFIX}<fim_middle>"
-    pieces = await _raw_stream(triton.grpc_url, "scripted", prompt)
+    pieces = await raw_stream(triton.grpc_url, "scripted", prompt, max_tokens=32)
     assert len(pieces) == 4
     assert "".join(pieces) == MIDDLE
 

@@ -6,21 +6,17 @@ postprocessing, the ensemble and the BLS model are the real ones, using Splice's
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import tritonclient.grpc.aio as grpcclient
 from tokenizers import Tokenizer
-from triton_support import REPO, TritonProcess
-from tritonclient.grpc import InferInput
+from triton_support import REPO, TritonProcess, raw_stream
 
 STANDIN = Path(__file__).resolve().parent / "standin_tensorrt_llm.py"
 TOKENIZER_DIR = REPO / "backend" / "splice" / "data"
@@ -71,44 +67,17 @@ def trtllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonPr
     server.stop()
 
 
-def _input(name: str, datatype: str, value: np.ndarray[Any, Any]) -> InferInput:
-    tensor = InferInput(name, list(value.shape), datatype)
-    tensor.set_data_from_numpy(value)
-    return tensor
-
-
-async def _stream(url: str, model: str, stream: bool) -> list[str]:
-    client = grpcclient.InferenceServerClient(url)
-
-    async def one() -> AsyncIterator[dict[str, Any]]:
-        yield {
-            "model_name": model,
-            "inputs": [
-                _input("text_input", "BYTES", np.array([[PROMPT.encode()]], dtype=np.object_)),
-                _input("max_tokens", "INT32", np.array([[64]], dtype=np.int32)),
-                _input("stream", "BOOL", np.array([[stream]])),
-                _input("stop_words", "BYTES", np.array([[b"\n\n"]], dtype=np.object_)),
-            ],
-        }
-
-    pieces = []
-    try:
-        async with asyncio.timeout(20):
-            async for result, error in client.stream_infer(one()):
-                assert error is None, error
-                pieces.append(result.as_numpy("text_output").reshape(-1)[0].decode())
-    finally:
-        await client.close()
-    return pieces
+# What both tests ask of the layout: the same request, streamed through BLS or whole through the ensemble.
+REQUEST: dict[str, Any] = {"max_tokens": 64, "stop_words": (b"\n\n",), "timeout": 20}
 
 
 async def test_bls_streams_the_continuation_with_its_spaces(trtllm_server: TritonProcess) -> None:
-    pieces = await _stream(trtllm_server.grpc_url, "tensorrt_llm_bls", stream=True)
+    pieces = await raw_stream(trtllm_server.grpc_url, "tensorrt_llm_bls", PROMPT, stream=True, **REQUEST)
     assert "".join(pieces) == CONTINUATION
     assert len(pieces) > 3
     assert any(piece.startswith(" ") for piece in pieces)
 
 
 async def test_ensemble_answers_a_non_streaming_request(trtllm_server: TritonProcess) -> None:
-    pieces = await _stream(trtllm_server.grpc_url, "ensemble", stream=False)
+    pieces = await raw_stream(trtllm_server.grpc_url, "ensemble", PROMPT, stream=False, **REQUEST)
     assert "".join(pieces) == CONTINUATION

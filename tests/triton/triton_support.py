@@ -17,11 +17,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import tritonclient.grpc.aio as grpcclient
+from tritonclient.grpc import InferInput
 
 from splice.context.prompt import FimPrompt
 from splice.engines.base import Candidate, GenerationRequest
@@ -183,3 +187,35 @@ async def wait_for(condition: Callable[[], bool], timeout: float, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+def _input(name: str, datatype: str, value: np.ndarray[Any, Any]) -> InferInput:
+    tensor = InferInput(name, list(value.shape), datatype)
+    tensor.set_data_from_numpy(value)
+    return tensor
+
+
+async def raw_stream(url: str, model: str, text: str, *, max_tokens: int, stream: bool = True,
+                     stop_words: tuple[bytes, ...] = (), timeout: float = 10.0) -> list[str]:
+    """Every streamed ``text_output`` of one request, read with the vendor client directly (not Splice's)."""
+    client = grpcclient.InferenceServerClient(url)
+    inputs = [
+        _input("text_input", "BYTES", np.array([[text.encode()]], dtype=np.object_)),
+        _input("max_tokens", "INT32", np.array([[max_tokens]], dtype=np.int32)),
+        _input("stream", "BOOL", np.array([[stream]])),
+    ]
+    if stop_words:
+        inputs.append(_input("stop_words", "BYTES", np.array([list(stop_words)], dtype=np.object_)))
+
+    async def one() -> AsyncIterator[dict[str, Any]]:
+        yield {"model_name": model, "inputs": inputs}
+
+    pieces = []
+    try:
+        async with asyncio.timeout(timeout):
+            async for result, error in client.stream_infer(one()):
+                assert error is None, error
+                pieces.append(result.as_numpy("text_output").reshape(-1)[0].decode())
+    finally:
+        await client.close()
+    return pieces
