@@ -11,9 +11,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice import config
+
+if TYPE_CHECKING:
+    from splice.pipeline import CompletionPipeline
 
 
 def _write(text: str) -> None:
@@ -69,14 +72,31 @@ def repository_snippets(
         return ()
 
 
+async def local_pipeline(workspace: Path | None, index_timeout: float) -> CompletionPipeline:
+    """The pipeline ``splice serve`` would run, in this process: settings from the environment (problems go
+    to stderr), the engine they choose, and its index of ``workspace`` ready (or ``index_timeout`` passed)."""
+    from splice.context.builder import PromptBuilder  # noqa: PLC0415 - `splice serve` starts faster without them
+    from splice.context.tokens import TokenCounter  # noqa: PLC0415 - as above
+    from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415 - as above
+    from splice.pipeline import CompletionPipeline  # noqa: PLC0415 - as above
+
+    settings, problems = config.from_environment()
+    for problem in problems:
+        sys.stderr.write(f"splice: {problem}\n")
+    engine = create_engine(settings, workspace)
+    embedded = embedded_of(engine)
+    if embedded is not None:
+        await embedded.start()
+        embedded.wait_until_ready(index_timeout)
+    return CompletionPipeline(settings, PromptBuilder(settings, TokenCounter.load()), engine)
+
+
 async def run(args: argparse.Namespace) -> int:
     """Complete at the given location and print the result."""
-    from splice.context.builder import PromptBuilder  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.context.tokens import TokenCounter  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415 - `splice serve` starts faster without them
+    from splice.engines.factory import embedded_of  # noqa: PLC0415 - `splice serve` starts faster without them
     from splice.errors import EngineError  # noqa: PLC0415 - `splice serve` starts faster without them
     from splice.languages import language_for_path  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.pipeline import CompletionInput, CompletionPipeline  # noqa: PLC0415 - `splice serve` starts faster without them
+    from splice.pipeline import CompletionInput  # noqa: PLC0415 - `splice serve` starts faster without them
 
     path, line, col = args.location
     try:
@@ -94,17 +114,12 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     offset = sum(len(x) + 1 for x in lines[:line]) + col
 
-    settings, problems = config.from_environment()
-    for problem in problems:
-        sys.stderr.write(f"splice: {problem}\n")
     workspace = workspace_of(path)
-    engine = create_engine(settings, workspace)
+    pipeline = await local_pipeline(workspace, args.index_timeout)
+    settings, engine = pipeline.settings, pipeline.engine
     embedded = embedded_of(engine)
     if embedded is not None:
-        await embedded.start()
-        embedded.wait_until_ready(args.index_timeout)
         embedded.document_changed(str(path.resolve()), text.replace("\r\n", "\n"))
-    pipeline = CompletionPipeline(settings, PromptBuilder(settings, TokenCounter.load()), engine)
     try:
         rel = path.resolve().relative_to(workspace)
     except ValueError:

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from splice import config
-from splice.commands.report import data_dir_of, since_ms
+from splice.commands.complete import local_pipeline
+from splice.commands.report import open_recorded, since_ms
 
 
 def _write(text: str) -> None:
@@ -21,18 +21,10 @@ def _write(text: str) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Replay and print the comparison."""
-    from splice.context.builder import PromptBuilder  # noqa: PLC0415 - keeps `splice --help` fast
-    from splice.context.tokens import TokenCounter  # noqa: PLC0415 - as above
-    from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415 - as above
-    from splice.pipeline import CompletionPipeline  # noqa: PLC0415 - as above
-    from splice.telemetry.replay import accepted_parts, replay  # noqa: PLC0415 - as above
-    from splice.telemetry.store import Store, StoreError, database_path  # noqa: PLC0415 - as above
+    from splice.telemetry.replay import accepted_parts, replay  # noqa: PLC0415 - keeps `splice --help` fast
 
-    path = database_path(data_dir_of(args))
-    try:
-        store = Store.open_readonly(path)
-    except StoreError as exc:
-        sys.stderr.write(f"splice: {exc}\n")
+    store = open_recorded(args)
+    if store is None:
         return 1
     try:
         cutoff = since_ms(args.since)
@@ -47,16 +39,9 @@ async def run(args: argparse.Namespace) -> int:
                          "=true) while you work\n")
         return 1
 
-    settings, problems = config.from_environment()
-    for problem in problems:
-        sys.stderr.write(f"splice: {problem}\n")
     workspace = args.workspace.resolve() if args.workspace else None
-    engine = create_engine(settings, workspace)
-    embedded = embedded_of(engine)
-    if embedded is not None:
-        await embedded.start()
-        embedded.wait_until_ready(args.index_timeout)
-    pipeline = CompletionPipeline(settings, PromptBuilder(settings, TokenCounter.load()), engine)
+    pipeline = await local_pipeline(workspace, args.index_timeout)
+    engine = pipeline.engine
     try:
         summary = await replay(pipeline, texts, accepted_parts(events, texts),
                                repo=workspace.name if workspace else "")

@@ -10,8 +10,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from splice import config
+
+if TYPE_CHECKING:
+    from splice.telemetry.store import Store
 
 
 def data_dir_of(args: argparse.Namespace) -> str:
@@ -31,16 +35,24 @@ def since_ms(days: float | None, now: float | None = None) -> int | None:
     return int(((now if now is not None else time.time()) - days * 86400) * 1000)
 
 
+def open_recorded(args: argparse.Namespace) -> Store | None:
+    """The telemetry database named by ``--data-dir`` or the settings, read-only; None (with the reason on
+    stderr) when it cannot be opened."""
+    from splice.telemetry.store import Store, StoreError, database_path  # noqa: PLC0415 - keeps `splice --help` fast
+
+    try:
+        return Store.open_readonly(database_path(data_dir_of(args)))
+    except StoreError as exc:
+        sys.stderr.write(f"splice: {exc}\n")
+        return None
+
+
 async def run(args: argparse.Namespace) -> int:
     """Compute and print (and write) the report."""
     from splice.telemetry.report import html_report, text_report  # noqa: PLC0415 - keeps `splice --help` fast
-    from splice.telemetry.store import Store, StoreError, database_path  # noqa: PLC0415 - as above
 
-    path = database_path(data_dir_of(args))
-    try:
-        store = Store.open_readonly(path)
-    except StoreError as exc:
-        sys.stderr.write(f"splice: {exc}\n")
+    store = open_recorded(args)
+    if store is None:
         return 1
     try:
         cutoff = since_ms(args.since)
