@@ -2,7 +2,7 @@
 
 The check compares, rather than judges: code being typed is usually broken already (an open string, a call
 without its arguments), so a suggestion is rejected only when the region around the cursor has more
-tree-sitter ERROR and MISSING nodes with it than without it. Finishing ``print("he`` with ``llo")`` removes
+tree-sitter ERROR and MISSING nodes with it than without it. Finishing ``greet("he`` with ``llo")`` removes
 errors and passes; a stray ``)`` adds one and is dropped. Only the :class:`~.syntax.Window` around the
 cursor is parsed, and the tree without the suggestion is cached across candidates, so the check costs about
 a millisecond. A suggestion that ends by opening a bracket (``if (ready) {``) is checked as if that bracket

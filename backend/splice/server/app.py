@@ -235,8 +235,9 @@ class LanguageServer:
     def document_updated(self, uri: str) -> None:
         """Let the engine and the repository index learn the document's new text."""
         doc = self.documents.get(uri)
-        self._observe(doc)
+        # Normalised once per change: the engine and the index both read "\n" line ends.
         text = doc.text.replace("\r\n", "\n")
+        self._observe(doc, text)
         self.retrieval.document_changed(uri, text)
         edit = doc.last_edit
         if edit is not None:
@@ -253,12 +254,13 @@ class LanguageServer:
         if path is not None and isinstance(self.engine, DocumentObserver):
             self.engine.document_closed(path)
 
-    def _observe(self, doc: TextDocument) -> None:
+    def _observe(self, doc: TextDocument, text: str | None = None) -> None:
+        """Give the engine ``doc``'s text (``text``: the same with "\\n" line ends, when already made)."""
         if self.engine is None:
             return  # observed when the engine starts
         path = uri_to_path(doc.uri)
         if path is not None and isinstance(self.engine, DocumentObserver):
-            self.engine.document_changed(path, doc.text.replace("\r\n", "\n"))
+            self.engine.document_changed(path, doc.text.replace("\r\n", "\n") if text is None else text)
 
     # Completion ------------------------------------------------------------------------------------------
 

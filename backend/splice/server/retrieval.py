@@ -174,10 +174,6 @@ class ServerRetrieval:
             return ()
         return tuple(found)
 
-    async def snippets(self, path: str, text: str, offset: int, uri: str | None = None) -> tuple[Snippet, ...]:
-        """Repository snippets for a cursor at ``offset`` of ``text`` (see :meth:`search`)."""
-        return await self.search(path, text, offset, uri)
-
     def document_changed(self, uri: str, text: str) -> None:
         """Re-index the document shortly (a burst of changes is indexed once)."""
         retrieval = self.retrieval

@@ -40,7 +40,7 @@ CURSOR = TEXT.index("hel") + 3
 async def test_completion_at_the_end_of_a_change_reuses_the_prefetched_search() -> None:
     retrieval, counting = service()
     retrieval.prefetch("file:///w/a.py", "a.py", TEXT, CURSOR)
-    found = await retrieval.snippets("a.py", TEXT, CURSOR, "file:///w/a.py")
+    found = await retrieval.search("a.py", TEXT, CURSOR, "file:///w/a.py")
     assert found == (SNIPPET,)
     assert len(counting.queries) == 1
 
@@ -48,7 +48,7 @@ async def test_completion_at_the_end_of_a_change_reuses_the_prefetched_search() 
 async def test_a_request_elsewhere_searches_for_itself() -> None:
     retrieval, counting = service()
     retrieval.prefetch("file:///w/a.py", "a.py", TEXT, CURSOR)
-    await retrieval.snippets("a.py", TEXT, CURSOR - 3, "file:///w/a.py")
+    await retrieval.search("a.py", TEXT, CURSOR - 3, "file:///w/a.py")
     await retrieval._prefetched["file:///w/a.py"][1]  # the prefetch ran, and was not what answered
     assert len(counting.queries) == 2
     assert counting.queries[0] != counting.queries[1]
