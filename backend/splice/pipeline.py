@@ -86,6 +86,13 @@ class CompletionPipeline:
 
     async def complete(self, request: CompletionInput) -> CompletionResult:
         """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
+        try:
+            return await self._complete(request)
+        finally:
+            # A search the request did not wait for (skipped, typed ahead, failed) is closed here once.
+            _discard(request.pending_snippets)
+
+    async def _complete(self, request: CompletionInput) -> CompletionResult:
         result = CompletionResult(engine=self.engine.name)
         started = time.perf_counter()
         prefix = request.prefix.replace("\r\n", "\n")
@@ -93,12 +100,10 @@ class CompletionPipeline:
         if not request.invoked:
             if suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
                 result.skipped = "cursor inside a word"
-                _discard(request.pending_snippets)
                 return result
             line_end = suffix.find("\n")
             if not set(suffix[: line_end if line_end >= 0 else len(suffix)]) <= _CLOSING_TAIL:
                 result.skipped = "code after the cursor on its line"
-                _discard(request.pending_snippets)
                 return result
         key = request.document_path or request.path
         # Asked for explicitly, the person wants the engine's answer now, not a remembered one.
@@ -114,7 +119,6 @@ class CompletionPipeline:
             # The same stages as every answer (dashboards compare them), those that did not run at zero.
             result.timings_ms = {"context": 0.0, "engine": 0.0, "postprocess": 0.0,
                                  "total": round((time.perf_counter() - started) * 1000, 3)}
-            _discard(request.pending_snippets)
             return result
         multiline = is_multiline_position(prefix, suffix, request.language)
         cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
@@ -175,7 +179,8 @@ class CompletionPipeline:
 
 
 def _discard(pending: Awaitable[object] | None) -> None:
-    """Close a search nobody will wait for (a coroutine never awaited warns when collected)."""
+    """Close a search nobody waited for (a coroutine never awaited warns when collected); closing one that
+    already ran does nothing."""
     close = getattr(pending, "close", None)
     if callable(close):
         close()
