@@ -4,7 +4,11 @@ Everything that indexes a workspace (the embedded engine's caches, retrieval) wa
 rules about what must never be read live in one place: ``.gitignore`` files (nested ones too) and
 ``.spliceignore`` files with git's semantics, the ``.git`` directory, vendored and build directories,
 binaries, generated and minified files, oversized files, and files that typically hold secrets. A secret is
-excluded even when no ignore file mentions it: completions must never echo credentials. The walk never
+excluded even when no ignore file mentions it: completions must never echo credentials. A symbolic link is
+judged by the file it resolves to (``settings_local.py -> .env`` is a ``.env``) and never followed out of
+the workspace. Every text the walk yields is already redacted (:func:`splice.retrieval.secrets.redact`), so
+the index, the artifact and its engine corpus, the embedded engine and the evaluation harness cannot see a
+credential pasted into ordinary code; :func:`shared_text` does the same for open documents. The walk never
 raises for a bad file (unreadable, a symlink loop, undecodable bytes); it skips it and carries on.
 """
 
@@ -20,6 +24,8 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 import structlog
+
+from splice.retrieval.secrets import redact
 
 _log = structlog.get_logger()
 
@@ -71,10 +77,12 @@ class WalkLimits:
 
 @dataclass(frozen=True)
 class WorkspaceFile:
-    """A readable source file: its path relative to the workspace root (``/``-separated) and its text."""
+    """A readable source file: its path relative to the workspace root (``/``-separated), its text with
+    secrets redacted, and how many were."""
 
     path: str
     text: str
+    redactions: int = 0
 
 
 def _matches_any(name: str, patterns: tuple[str, ...]) -> bool:
@@ -150,10 +158,17 @@ class _IgnoreRules:
 def path_excluded(root: Path, path: Path) -> bool:
     """Whether the file at ``path`` must not be indexed, by name, location or the ignore files above it.
 
-    Used for single files that reach Splice outside a walk, such as documents opened in the editor.
+    Used for single files that reach Splice outside a walk, such as documents opened in the editor. A link
+    is judged by its target too.
     """
     name = path.name
     if is_secret_name(name) or is_generated_name(name):
+        return True
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return True
+    if target.name != name and (is_secret_name(target.name) or is_generated_name(target.name)):
         return True
     try:
         rel = PurePosixPath(path.resolve().relative_to(root.resolve()).as_posix())
@@ -218,7 +233,8 @@ def workspace_files(root: Path, limits: WalkLimits | None = None) -> Iterator[Wo
             text = _read_text(entry, limits)
             if text is None:
                 continue
-            yield WorkspaceFile(path=rel.as_posix(), text=text)
+            redaction = redact(text, rel.as_posix())
+            yield WorkspaceFile(path=rel.as_posix(), text=redaction.text, redactions=redaction.count)
             produced += 1
             if produced >= limits.max_files:
                 _log.warning("workspace.file_limit", root=str(root), max_files=limits.max_files)
@@ -233,6 +249,28 @@ def _admissible_name(name: str, limits: WalkLimits) -> bool:
     if limits.extensions is not None:
         return os.path.splitext(name)[1].lower() in limits.extensions
     return True
+
+
+def shared_text(path: str, text: str) -> str:
+    """The text of an open document as anything other than its own editing window may see it: nothing for a
+    file that holds secrets by name (or whose link target does), else the text with secrets redacted."""
+    if path:
+        name = os.path.basename(path)
+        try:
+            target = os.path.basename(os.path.realpath(path))
+        except (OSError, ValueError):
+            target = name
+        if is_secret_name(name) or is_secret_name(target):
+            return ""
+    return redact(text, path).text
+
+
+def _refused_link(root: Path, link: Path, root_real: Path, is_dir: bool) -> bool:
+    """Whether a symbolic link must not be followed: it leaves the workspace, or the file it resolves to would
+    be refused under its own name and place (a secret, generated, vendored or ignored)."""
+    if not _inside(link, root_real):
+        return True
+    return not is_dir and path_excluded(root_real, link.resolve())
 
 
 def _inside(path: Path, root_real: Path) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from splice.context.identifiers import identifier_parts, line_parts
 from splice.context.prompt import Snippet
+from splice.workspace import shared_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,7 +76,8 @@ class OpenFileSnippets:
         cached = self._indexes.get(doc.key)
         if cached is not None and cached.version == version:
             return cached
-        lines = doc.text.replace("\r\n", "\n").split("\n")
+        # Windows go into the prompt of another document, so they are cut from the redacted text.
+        lines = shared_text(doc.path, doc.text.replace("\r\n", "\n")).split("\n")
         size = self.window_lines
         step = max(1, size // 2)
         per_line = [line_parts(line) for line in lines]

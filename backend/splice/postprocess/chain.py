@@ -13,6 +13,8 @@
 8. :func:`reject_parse_errors` last, being the only step that parses: it sees the text and overwrite range
    the editor will apply (a suggestion retyping an auto-closed ``")`` parses only once it overwrites it),
    and runs only for suggestions that survived the cheap checks.
+9. :func:`drop_secrets` after everything that changes the text, so what it clears is exactly what the editor
+   receives: no suggestion may carry a secret, whichever engine proposed it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from splice.postprocess.parse_check import reject_parse_errors
 from splice.postprocess.reindent import fix_indentation
 from splice.postprocess.repetition import remove_repetition
 from splice.postprocess.scope import truncate_to_scope
+from splice.postprocess.secrets import drop_secrets
 from splice.postprocess.single_line import single_line
 from splice.postprocess.special_tokens import strip_special_tokens
 from splice.postprocess.suffix_overlap import dedupe_suffix
@@ -39,4 +42,5 @@ def default_chain() -> tuple[Processor, ...]:
         dedupe_suffix,
         drop_trivial,
         reject_parse_errors,
+        drop_secrets,
     )

@@ -147,6 +147,7 @@ def index_sources(
                 skipped.setdefault(reason, []).append(path)
                 continue
             seen.add(path)
+            report.redactions += item.redactions  # the walk redacted it; prepare_file finds nothing more
             pending.append((path, source.name, language, item.text))
         if count >= max_files:
             report.truncated = True

@@ -25,7 +25,7 @@ import structlog
 
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
-from splice.workspace import WalkLimits, is_secret_name, path_excluded
+from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text
 
 if TYPE_CHECKING:
     from splice.engines.embedded.corpus import TokenCorpus
@@ -172,7 +172,8 @@ class EmbeddedEngine:
             if cached is None or cached[0] is not text:
                 from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
 
-                cached = (text, document_corpus(self._vocab, [(text, 0)]))
+                # Another document's secrets must not become this one's suggestions: it is learnt redacted.
+                cached = (text, document_corpus(self._vocab, [(shared_text(path, text), 0)]))
                 self._open_corpora[path] = cached
             corpora.append(cached[1])
         return corpora, paths
