@@ -1,9 +1,15 @@
 """LSP base-protocol framing: ``Content-Length`` headers counted in bytes of the UTF-8 body.
 
 :class:`FrameParser` is a pure state machine fed with bytes, so every malformed case is testable on
-in-memory data. It resynchronises after garbage by scanning for the next ``Content-Length`` header, and it
-never hands back a message twice: after a bad header the parser drops that header block and the buffer
-moves on (a known failure of one popular reader is to re-dispatch the previous message instead).
+in-memory data. It resynchronises after garbage on the last ``Content-Length`` header it has seen, and it never hands
+back a message twice: after a bad header the parser drops that header block and the buffer moves on (a
+known failure of one popular reader is to re-dispatch the previous message instead).
+
+A decoded message is safe for every layer above: nesting is bounded (deep arrays would exhaust the
+interpreter's recursion anywhere later), integers too long for Python's digit limit are a parse error,
+and lone UTF-16 surrogates (``"\\ud800"`` escapes, which JSON allows and UTF-8 cannot encode) become
+U+FFFD everywhere except in the top-level ``id``, which must come back exactly as it was sent. U+FFFD is
+one UTF-16 code unit like the surrogate it replaces, so document positions do not move.
 :class:`FrameWriter` serialises writers and flushes after each message.
 """
 
@@ -17,8 +23,11 @@ from typing import Any, BinaryIO
 
 _HEADER_START = re.compile(rb"content-length[ \t]*:", re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_HEADER_BYTES = 8 * 1024
+MAX_LENGTH_DIGITS = 12  # far above MAX_BODY_BYTES; keeps int() away from Python's digit limit
+MAX_NESTING = 64  # LSP messages nest a dozen levels at most
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,12 @@ class FrameParser:
                 self._discard(start.end())
                 return Frame(error="header block too long; skipped to the next header")
             return None
+        later = [m.start() for m in _HEADER_START.finditer(buf, start.end(), end.start())]
+        if later:
+            # Two Content-Length headers before one blank line: the first message lost its blank line
+            # or its body. The last header seen is the one whose message is still to come.
+            self._discard(later[-1])
+            return Frame(error="header block without its blank line; resynchronised on the next header")
         headers, error = _parse_headers(bytes(buf[: end.start()]))
         if error is not None:
             self._discard(end.end())
@@ -118,16 +133,87 @@ class FrameParser:
 
     def _decode(self, body: bytes) -> Frame:
         try:
-            return Frame(message=json.loads(body.decode("utf-8")))
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
+            self._give_back_header(body)
             return Frame(error="message body is not valid UTF-8")
+        try:
+            message = json.loads(text)
         except json.JSONDecodeError as exc:
-            # A Content-Length that was too long swallows the next message's header: give those bytes
-            # back so the next message still arrives.
-            again = _HEADER_START.search(body, 1)
-            if again is not None:
-                self._buffer[:0] = body[again.start() :]
+            self._give_back_header(body)
             return Frame(error=f"message body is not valid JSON: {exc.msg} at byte {exc.pos}")
+        except ValueError as exc:  # an integer past Python's digit limit
+            return Frame(error=f"message body is not usable JSON: {exc}")
+        except RecursionError:
+            return Frame(error=f"message nests deeper than {MAX_NESTING} levels")
+        try:
+            return Frame(message=_safe(message, scrub=_SURROGATE_ESCAPE.search(body) is not None))
+        except _TooDeep:
+            return Frame(error=f"message nests deeper than {MAX_NESTING} levels")
+
+    def _give_back_header(self, body: bytes) -> None:
+        """A Content-Length that was too long swallows the start of the next message's header: give those
+        bytes back so the next message still arrives. The header may be cut off by the body's end, so a
+        tail that could begin ``Content-Length:`` counts too."""
+        lowered = body.lower()
+        for at in range(1, len(body)):
+            if lowered[at] != ord("c"):
+                continue
+            tail = lowered[at : at + len(_HEADER_NAME)]
+            if _HEADER_START.match(lowered, at) or (len(tail) < len(_HEADER_NAME) and _HEADER_NAME.startswith(tail)):
+                self._buffer[:0] = body[at:]
+                return
+
+
+_HEADER_NAME = b"content-length:"
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _safe(message: Any, *, scrub: bool) -> Any:
+    """``message`` checked for nesting, with lone surrogates replaced when ``scrub`` (see the module doc).
+
+    Iterative, so that a deep message cannot exhaust the recursion it is being checked for."""
+    if not isinstance(message, dict | list):
+        return message
+    stack: list[tuple[Any, int]] = [(message, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise _TooDeep
+        if isinstance(node, dict):
+            for key in list(node):
+                value = node[key]
+                if scrub and isinstance(value, str) and not (node is message and key == "id"):
+                    node[key] = _without_lone_surrogates(value)
+                elif isinstance(value, dict | list):
+                    stack.append((value, depth + 1))
+                if scrub and isinstance(key, str) and _has_surrogate(key):
+                    node[_without_lone_surrogates(key)] = node.pop(key)
+        else:
+            for index, value in enumerate(node):
+                if scrub and isinstance(value, str):
+                    node[index] = _without_lone_surrogates(value)
+                elif isinstance(value, dict | list):
+                    stack.append((value, depth + 1))
+    return message
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """``text`` with each unpaired surrogate replaced by U+FFFD (a pair that arrived as two escapes is joined)."""
+    if not _has_surrogate(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _parse_headers(block: bytes) -> tuple[int, str | None]:
@@ -142,6 +228,8 @@ def _parse_headers(block: bytes) -> tuple[int, str | None]:
             text = value.strip()
             if not text.isdigit():
                 return 0, f"invalid Content-Length {text[:20]!r}"
+            if len(text) > MAX_LENGTH_DIGITS:
+                return 0, f"Content-Length of {len(text)} digits exceeds any message this server accepts"
             length = int(text)
     if length is None:
         return 0, "missing Content-Length header"
@@ -150,7 +238,12 @@ def _parse_headers(block: bytes) -> tuple[int, str | None]:
 
 def encode_message(message: Any) -> bytes:
     """The framed bytes for ``message``: header with the body's length in bytes, then the UTF-8 body."""
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (an id echoed back as the client sent it) has no UTF-8 form; JSON's \u escape
+        # carries it exactly.
+        body = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 

@@ -266,7 +266,8 @@ class LanguageServer:
 
     def request_started(self, method: str, request_id: Any, params: Any) -> None:
         """A completion for a document supersedes the one still running for it."""
-        uri = params.get("textDocument", {}).get("uri") if isinstance(params, dict) else None
+        document = params.get("textDocument") if isinstance(params, dict) else None
+        uri = document.get("uri") if isinstance(document, dict) else None
         if not isinstance(uri, str) or self.connection is None:
             return
         previous = self._inflight.get(uri)

@@ -28,7 +28,15 @@ CONCURRENT = frozenset({"textDocument/inlineCompletion", "textDocument/completio
 # Requests allowed before ``initialize`` and after ``shutdown``.
 SERVER_NOT_INITIALIZED = -32002
 INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INTERNAL_ERROR = -32603
 PARSE_ERROR = -32700
+
+
+def valid_id(value: Any) -> bool:
+    """Whether ``value`` can be a request id: JSON-RPC allows a string or a number (never a bool, list or
+    object, which could not key the task map either)."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -140,13 +148,27 @@ class Connection:
                         log.warning("framing_error", error=frame.error)
                         self.reply_error(None, PARSE_ERROR, f"Parse error: {frame.error}")
                         continue
-                    await self.route(frame.message)
+                    await self._route_guarded(frame.message)
                     if self.closed.is_set():
                         break
         finally:
             self.closed.set()
             for task in list(self.tasks.values()):
                 task.cancel()
+
+    async def _route_guarded(self, message: Any) -> None:
+        """:meth:`route`, with any failure of one message contained to that message.
+
+        No single message may end the reader loop: a bug that escapes a handler is logged, and the
+        request (when it is one, with a usable id) gets an InternalError answer."""
+        try:
+            await self.route(message)
+        except (Exception, RecursionError) as exc:
+            log.exception("message_crashed", method=str(message.get("method"))[:80]
+                          if isinstance(message, dict) else None)
+            request_id = message.get("id") if isinstance(message, dict) and "method" in message else None
+            if valid_id(request_id) and request_id not in self.tasks:
+                self.reply_error(request_id, INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
 
     async def route(self, message: Any) -> None:
         """Send one decoded message where it belongs."""
@@ -158,21 +180,37 @@ class Connection:
         if method is None:
             self._resolve(message)
             return
+        is_request = "id" in message
+        if is_request and not valid_id(message["id"]):
+            # Answered with a null id, as JSON-RPC says for a request whose id cannot be read.
+            self.reply_error(None, INVALID_REQUEST, "Invalid request: 'id' must be a string or a number")
+            return
         if not isinstance(method, str):
-            self.reply_error(message.get("id"), INVALID_REQUEST, "Invalid request: 'method' must be a string")
+            if is_request:
+                self.reply_error(message["id"], INVALID_REQUEST, "Invalid request: 'method' must be a string")
+            else:
+                log.warning("malformed_notification", error="'method' must be a string")
             return
         if "params" in message and message["params"] is None:
             # JSON-RPC says omit params rather than send null, but some editors send null (for ``shutdown``,
             # notably): treat the two alike instead of refusing the request.
             del message["params"]
-        is_request = "id" in message
+        if not is_request and not isinstance(message.get("params", {}), dict | list):
+            # Nobody to answer: JSON-RPC forbids replying to a notification, even a malformed one.
+            log.warning("malformed_notification", method=method, error="'params' must be an object or an array")
+            return
         refusal = self.server.refusal(method, is_request)
         if refusal is not None:
             if is_request:
                 self.reply_error(message["id"], *refusal)
             return
         if method == "$/cancelRequest":
-            self.cancel(message.get("params"))
+            if is_request:
+                # LSP: a ``$/`` request the server does not handle is answered MethodNotFound.
+                self.reply_error(message["id"], METHOD_NOT_FOUND, "Method not found: '$/cancelRequest' is a "
+                                 "notification")
+            else:
+                self.cancel(message.get("params"))
             return
         if is_request and method in CONCURRENT:
             request_id = message["id"]
@@ -186,6 +224,9 @@ class Connection:
     def cancel(self, params: Any) -> None:
         """Cancel the task serving the request named in ``$/cancelRequest`` params."""
         request_id = params.get("id") if isinstance(params, dict) else None
+        if not valid_id(request_id):
+            log.warning("malformed_notification", method="$/cancelRequest", error="'id' must be a string or a number")
+            return
         task = self.tasks.get(request_id)
         if task is not None:
             task.cancel()
@@ -205,6 +246,10 @@ class Connection:
         response = await dispatch_to_serializable(
             message, methods=self.methods, context=self.server, deserializer=_already_decoded
         )
+        if response is not None and "id" not in message:
+            # A notification that failed jsonrpcserver's checks: log it, but never answer a notification.
+            log.warning("malformed_notification", method=message.get("method"), response=response)
+            response = None
         if response is not None:
             if isinstance(response, dict) and response.get("id") is None and message.get("id") is not None:
                 # A request that fails jsonrpcserver's schema check comes back without its id; the client
@@ -217,11 +262,15 @@ class Connection:
                      elapsed_ms=round((time.perf_counter() - arrived) * 1000, 3))
 
     def _resolve(self, message: dict[str, Any]) -> None:
-        future = self.pending.get(message.get("id"))
+        """Hand a client's response to the request waiting for it; anything malformed is logged and dropped."""
+        request_id = message.get("id")
+        future = self.pending.get(request_id) if valid_id(request_id) else None
         if future is None or future.done():
-            log.warning("unexpected_response", id=message.get("id"))
+            log.warning("unexpected_response", id=str(request_id)[:80])
             return
         if "error" in message:
-            future.set_exception(SpliceError(str(message["error"].get("message", "client error"))))
+            error = message["error"]
+            detail = error.get("message") if isinstance(error, dict) else error
+            future.set_exception(SpliceError(f"client answered with an error: {str(detail)[:200]}"))
         else:
             future.set_result(message.get("result"))
