@@ -99,3 +99,39 @@ def test_writer_flushes_each_message_and_survives_closed_pipe() -> None:
     stream.close()
     writer.write({"id": 2})
     assert writer.closed
+
+
+def test_header_block_without_blank_line_resynchronises_on_the_last_header() -> None:
+    data = b"Content-Length: 12\r\n{not a body}" + encode_message({"id": 5})
+    frames = frames_of(data)
+    assert frames[0].error is not None
+    assert [f.message for f in frames if f.error is None] == [{"id": 5}]
+
+
+def test_length_one_too_long_without_padding_gives_back_a_cut_header() -> None:
+    for chunk in (None, 1, 7):
+        frames = frames_of(b"Content-Length: 3\r\n\r\n{}" + encode_message({"id": 6}), chunk=chunk)
+        assert [f.message for f in frames if f.error is None] == [{"id": 6}], chunk
+
+
+def test_a_content_length_of_thousands_of_digits_is_an_error_not_a_crash() -> None:
+    frames = frames_of(b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n" + encode_message({"id": 1}))
+    assert "digits" in (frames[0].error or "")
+    assert frames[-1].message == {"id": 1}
+
+
+def test_huge_integers_and_deep_nesting_are_errors() -> None:
+    body = b'{"id":1,"params":' + b"1" * 4301 + b"}"
+    assert "usable JSON" in (frames_of(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))[0].error or "")
+    for body in (b"[" * 982 + b"]" * 982, b'{"a":' * 100 + b"1" + b"}" * 100):
+        assert "nests deeper" in (frames_of(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))[0].error or "")
+
+
+def test_lone_surrogates_become_replacement_characters_except_in_the_id() -> None:
+    body = b'{"id":"\\ud800","method":"\\udc00m","params":{"text":"a\\ud800b\\ud83d\\ude00","\\udfffk":["\\ud801"]}}'
+    message = frames_of(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))[0].message
+    assert message["id"] == "\ud800"
+    assert message["method"] == "\ufffdm"
+    assert message["params"] == {"text": "a\ufffdb\U0001f600", "\ufffdk": ["\ufffd"]}
+    # Echoed back, the id travels as the same escape.
+    assert b'"\\ud800"' in encode_message({"id": message["id"]})
