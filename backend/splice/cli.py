@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import sys
 
 from splice import __version__
 from splice.commands import COMMANDS
@@ -31,10 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         from splice.server.main import serve  # noqa: PLC0415 - the server's imports stay out of other commands
 
-        return serve()
+        return serve(editor_pid=getattr(args, "client_process_id", None))
     from splice.logging import configure  # noqa: PLC0415 - as above
 
     configure("warning")
+    from splice import config  # noqa: PLC0415 - as above
+    from splice.commands import interruption  # noqa: PLC0415 - as above
+
+    # Once for every command, whether or not it reads the settings: a misspelled variable is a mistake
+    # to hear about wherever it is made.
+    for problem in config.from_environment()[1]:
+        sys.stderr.write(f"splice: {problem}\n")
+
     module = importlib.import_module(f"splice.commands.{args.command}")
-    code: int = asyncio.run(module.run(args))
+    try:
+        with interruption.handling_interrupts():
+            code: int = asyncio.run(interruption.watched(module.run(args)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # A command that saw the interrupt says what it kept; this is for one interrupted before it could.
+        sys.stderr.write("splice: interrupted\n")
+        return interruption.EXIT_INTERRUPTED
     return code

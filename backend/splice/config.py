@@ -8,13 +8,81 @@ it is reported (the server shows the messages with ``window/showMessage``) and t
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 FAMILIES = ("starcoder2", "qwen2.5-coder", "deepseek-coder", "codellama", "codegemma")
 ENGINES = ("auto", "embedded", "triton")
+# A tenant's name is a directory under the artifacts root: lowercase only, so that two spellings of one
+# name cannot become two tenants that collide on a case-insensitive file system.
+_TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
+# Names the artifacts root already uses for itself.
+RESERVED_TENANTS = frozenset({"by-task-id"})
+_MAX_TASK_ID = 2**64 - 1  # lora_task_id travels as UINT64
+# ``SPLICE_*`` variables read outside :class:`Settings`, so they are not mistaken for misspellings.
+OTHER_VARIABLES = frozenset({
+    "SPLICE_INDEX_DIR",  # workspace indexes (splice.retrieval.live)
+    "SPLICE_MODEL_DIR",  # the distilled embedding model (splice.retrieval.static_model)
+    "SPLICE_ARTIFACTS_ROOT",  # the CPU Triton model's artifacts root
+    "SPLICE_SERVER_CMD",  # the server command of the editor-client tests and benchmarks
+    "SPLICE_SOURCE",  # the backend source the CPU Triton model loads
+})
+
+
+def tenant_name(name: str) -> str:
+    """``name`` when it can name a tenant; ValueError saying why otherwise.
+
+    The one check for every place a tenant name comes in (command options, settings, the task-id map), so
+    a name accepted in one place is never refused, or misread, in another."""
+    if name in RESERVED_TENANTS:
+        raise ValueError(f"tenant name {name!r} is reserved")
+    if not _TENANT_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"invalid tenant name {name!r}: use lowercase letters, digits, '-', '_' or '.' "
+                         "(at most 64, starting with a letter or digit)")
+    return name
+
+
+def parse_tenant_task_ids(text: str) -> dict[str, int]:
+    """``"acme=3,globex=4"`` as a mapping; ValueError saying why when it is not one.
+
+    Validation and use both call this, so a value that passes the check can always be used."""
+    ids: dict[str, int] = {}
+    if not text.strip():
+        return ids
+    for pair in text.split(","):
+        name, sep, number = (part.strip() for part in pair.partition("="))
+        if not sep:
+            raise ValueError(f"{pair.strip()!r} is not tenant=id")
+        tenant_name(name)
+        if not number.isascii() or not number.isdigit() or int(number) > _MAX_TASK_ID:
+            raise ValueError(f"task id {number!r} of {name!r} is not an integer from 0 to {_MAX_TASK_ID}")
+        if name in ids:
+            raise ValueError(f"tenant {name!r} appears twice")
+        ids[name] = int(number)
+    return ids
+
+
+def directory(value: str) -> Path:
+    """A directory setting as the path it names (``~`` expanded); ValueError when it names none.
+
+    Validation and use both call this, so ``~nobody/x`` is refused when set rather than failing later."""
+    if "\x00" in value:
+        raise ValueError("a path cannot contain NUL")
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # ~user of a user that does not exist
+        raise ValueError(str(exc)) from exc
+
+
+def _host_port(value: str) -> bool:
+    host, sep, port = value.rpartition(":")
+    return (bool(sep and host) and not any(c.isspace() for c in value) and port.isascii() and port.isdigit()
+            and 1 <= int(port) <= 65535)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,22 +131,21 @@ _RULES: dict[str, tuple[Any, str]] = {
     "max_snippets": (lambda v: 0 <= v <= 32, "an integer from 0 to 32"),
     "snippet_window_lines": (lambda v: 3 <= v <= 200, "an integer from 3 to 200"),
     "max_document_bytes": (lambda v: 1024 <= v <= 256 * 1024 * 1024, "an integer from 1024 to 268435456"),
-    "triton_url": (lambda v: v == "" or (":" in v and " " not in v), "a gRPC 'host:port'"),
+    "triton_url": (lambda v: v == "" or _host_port(v), "a gRPC 'host:port' (port 1 to 65535)"),
     "triton_model": (lambda v: bool(v), "a model name"),
     "min_mean_logprob": (lambda v: -20.0 <= v <= 0.0, "a number from -20 to 0 (0 turns the filter off)"),
     "deadline_ms": (lambda v: 10 <= v <= 60000, "an integer from 10 to 60000"),
-    "tenant": (lambda v: v == "" or v.replace("-", "").replace("_", "").replace(".", "").isalnum(),
-               "letters, digits, '-', '_' or '.'"),
-    "tenant_task_ids": (lambda v: v == "" or all(
-        "=" in pair and pair.split("=", 1)[1].strip().isdigit() for pair in v.split(",")),
-        "comma-separated tenant=id pairs, ids being non-negative integers"),
-    "artifacts_dir": (lambda v: "\x00" not in v, "a directory path"),
+    "tenant": (lambda v: v == "" or tenant_name(v) == v,
+               "a tenant name: lowercase letters, digits, '-', '_' or '.'"),
+    "tenant_task_ids": (lambda v: parse_tenant_task_ids(v) is not None,
+                        "comma-separated tenant=id pairs, tenants named once, ids non-negative integers"),
+    "artifacts_dir": (lambda v: directory(v) is not None, "a directory path"),
     "retrieval_deadline_ms": (lambda v: 0 <= v <= 5000, "an integer from 0 to 5000"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
     "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),
     "telemetry_store_text": (lambda v: isinstance(v, bool), "true or false"),
     "telemetry_max_mb": (lambda v: 1 <= v <= 65536, "an integer from 1 to 65536"),
-    "data_dir": (lambda v: "\x00" not in v, "a directory path"),
+    "data_dir": (lambda v: directory(v) is not None, "a directory path"),
 }
 
 # Spellings of a boolean accepted from environment variables.
@@ -138,7 +205,8 @@ def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            problems.append(f"{source}: '{key}' must be {expected}; got {value!r}, keeping {getattr(base, name)!r}")
+            shown = _ENV[name] if from_env else key  # the name the person wrote
+            problems.append(f"{source}: '{shown}' must be {expected}; got {value!r}, keeping {getattr(base, name)!r}")
             continue
         updates[name] = coerced
     settings = dataclasses.replace(base, **updates)
@@ -151,10 +219,17 @@ def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
-    """Defaults overridden by ``SPLICE_*`` variables."""
+    """Defaults overridden by ``SPLICE_*`` variables; an unknown ``SPLICE_*`` name is reported, as an
+    unknown client setting is, since a misspelled variable otherwise does nothing without a word."""
     env = os.environ if environ is None else environ
     raw = {name: env[var] for name, var in _ENV.items() if var in env}
-    return merge(Settings(), raw, source="environment", from_env=True)
+    settings, problems = merge(Settings(), raw, source="environment", from_env=True)
+    known = set(_ENV.values()) | OTHER_VARIABLES
+    for var in sorted(v for v in env if v.upper().startswith("SPLICE_") and v not in known):
+        guess = difflib.get_close_matches(var.upper(), sorted(known), n=1)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        problems.append(f"environment: unknown variable {var} ignored{hint}")
+    return settings, problems
 
 
 def client_section(options: Any) -> Mapping[str, Any]:
@@ -168,5 +243,9 @@ def client_section(options: Any) -> Mapping[str, Any]:
 
 def tenant_task_ids(settings: Settings) -> dict[str, int]:
     """The ``tenant_task_ids`` setting as a mapping."""
-    pairs = (p.split("=", 1) for p in settings.tenant_task_ids.split(",") if "=" in p)
-    return {name.strip(): int(number) for name, number in pairs}
+    return parse_tenant_task_ids(settings.tenant_task_ids)
+
+
+def artifacts_root(settings: Settings) -> Path:
+    """The ``artifacts_dir`` setting as a path."""
+    return directory(settings.artifacts_dir)

@@ -63,7 +63,8 @@ class CompletionResult:
     """Suggestions, best first, and how they were made."""
 
     proposals: list[Proposal] = field(default_factory=list)
-    engine: str = ""
+    engine: str = ""  # a short name; one row per engine in reports
+    fallback: str = ""  # why the preferred engine did not answer, when ``engine`` stood in for it
     prompt_tokens: int = 0
     sources: tuple[str, ...] = ()
     multiline: bool = False
@@ -141,6 +142,7 @@ class CompletionPipeline:
         generated = time.perf_counter()
         if isinstance(self.engine, FallbackEngine):
             result.engine = candidates[0].origin if candidates else self.engine.last_origin
+            result.fallback = candidates[0].fallback if candidates else self.engine.last_fallback
 
         context = CompletionContext(
             prefix=prefix, suffix=suffix, language=request.language, multiline=multiline,

@@ -9,7 +9,8 @@ judged by the file it resolves to (``settings_local.py -> .env`` is a ``.env``) 
 the workspace. Every text the walk yields is already redacted (:func:`splice.retrieval.secrets.redact`), so
 the index, the artifact and its engine corpus, the embedded engine and the evaluation harness cannot see a
 credential pasted into ordinary code; :func:`shared_text` does the same for open documents. The walk never
-raises for a bad file (unreadable, a symlink loop, undecodable bytes); it skips it and carries on.
+raises for a bad file (unreadable, a symlink loop, undecodable bytes); it skips it, tells the caller's
+``skipped`` callback why, and carries on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -107,20 +108,25 @@ def is_vendored_dir(name: str) -> bool:
 
 def readable_text(data: bytes, limits: WalkLimits) -> str | None:
     """``data`` decoded, or None when it is binary, generated or minified."""
+    return text_or_reason(data, limits)[0]
+
+
+def text_or_reason(data: bytes, limits: WalkLimits) -> tuple[str | None, str]:
+    """``data`` decoded and ``""``, or None and why it is not read."""
     if b"\x00" in data[:_BINARY_PROBE_BYTES]:
-        return None
+        return None, "binary"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        return None, "not UTF-8 text"
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     head = text.split("\n", _MARKER_LINES)[:_MARKER_LINES]
     if any(_GENERATED_MARKER.search(line) for line in head):
-        return None
+        return None, "generated"
     line_count = text.count("\n") + 1
     if len(text) > 1000 and len(text) / line_count > limits.max_mean_line_length:
-        return None
-    return text
+        return None, "minified"
+    return text, ""
 
 
 class _IgnoreRules:
@@ -186,9 +192,17 @@ def path_excluded(root: Path, path: Path) -> bool:
     return rules.ignored(rel, is_dir=False)
 
 
-def workspace_files(root: Path, limits: WalkLimits | None = None) -> Iterator[WorkspaceFile]:
-    """The indexable files under ``root`` in a stable (sorted, depth-first) order, up to ``max_files``."""
+Skipped = Callable[[str, str], None]  # (path relative to the root, why it was not read)
+
+
+def workspace_files(root: Path, limits: WalkLimits | None = None,
+                    skipped: Skipped | None = None) -> Iterator[WorkspaceFile]:
+    """The indexable files under ``root`` in a stable (sorted, depth-first) order, up to ``max_files``.
+
+    ``skipped`` hears of every file or directory that could not be read and every file refused for its
+    content (binary, not UTF-8, too large, generated, minified); ignored and vendored paths are not reported."""
     limits = limits or WalkLimits()
+    tell: Skipped = skipped or (lambda path, reason: None)
     root = Path(root)
     try:
         root_real = root.resolve(strict=True)
@@ -203,6 +217,7 @@ def workspace_files(root: Path, limits: WalkLimits | None = None) -> Iterator[Wo
         try:
             info = abs_dir.stat()
         except OSError:
+            tell(f"{rel_dir.as_posix()}/", "unreadable directory")
             continue
         # A directory reached twice (through a symlink loop or two links) is read once.
         key = (info.st_dev, info.st_ino)
@@ -213,6 +228,7 @@ def workspace_files(root: Path, limits: WalkLimits | None = None) -> Iterator[Wo
         try:
             entries = sorted(os.scandir(abs_dir), key=lambda entry: entry.name)
         except OSError:
+            tell(f"{rel_dir.as_posix()}/", "unreadable directory")
             continue
         subdirs: list[PurePosixPath] = []
         for entry in entries:
@@ -221,8 +237,10 @@ def workspace_files(root: Path, limits: WalkLimits | None = None) -> Iterator[Wo
                 is_dir = entry.is_dir()  # follows symlinks
                 is_link = entry.is_symlink()
             except OSError:
+                tell(rel.as_posix(), "unreadable")
                 continue
             if is_link and not _inside(Path(entry.path), root_real):
+                tell(rel.as_posix(), "symbolic link that is broken or leads outside the workspace")
                 continue
             if is_dir:
                 if not is_vendored_dir(entry.name) and not rules.ignored(rel, is_dir=True):
@@ -230,8 +248,10 @@ def workspace_files(root: Path, limits: WalkLimits | None = None) -> Iterator[Wo
                 continue
             if not _admissible_name(entry.name, limits) or rules.ignored(rel, is_dir=False):
                 continue
-            text = _read_text(entry, limits)
+            text, reason = _read_text(entry, limits)
             if text is None:
+                if reason:
+                    tell(rel.as_posix(), reason)
                 continue
             redaction = redact(text, rel.as_posix())
             yield WorkspaceFile(path=rel.as_posix(), text=redaction.text, redactions=redaction.count)
@@ -281,15 +301,18 @@ def _inside(path: Path, root_real: Path) -> bool:
     return True
 
 
-def _read_text(entry: os.DirEntry[str], limits: WalkLimits) -> str | None:
+def _read_text(entry: os.DirEntry[str], limits: WalkLimits) -> tuple[str | None, str]:
+    too_large = f"larger than {limits.max_file_bytes} bytes"
     try:
         info = entry.stat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limits.max_file_bytes:
-            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None, ""  # a socket or device: not a file anyone edits
+        if info.st_size > limits.max_file_bytes:
+            return None, too_large
         with open(entry.path, "rb") as handle:
             data = handle.read(limits.max_file_bytes + 1)
     except OSError:
-        return None
+        return None, "unreadable"
     if len(data) > limits.max_file_bytes:
-        return None
-    return readable_text(data, limits)
+        return None, too_large
+    return text_or_reason(data, limits)

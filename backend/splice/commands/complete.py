@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splice import config
+from splice.commands import arguments
 
 if TYPE_CHECKING:
     from splice.pipeline import CompletionPipeline
@@ -56,7 +57,7 @@ def repository_snippets(
 
     try:
         if settings.tenant and settings.artifacts_dir:
-            retrieval = Retrieval.for_tenant(Path(settings.artifacts_dir), settings.tenant)
+            retrieval = Retrieval.for_tenant(config.artifacts_root(settings), settings.tenant)
         else:
             retrieval = Retrieval.for_workspace(workspace)
             retrieval.rebuild()
@@ -73,16 +74,14 @@ def repository_snippets(
 
 
 async def local_pipeline(workspace: Path | None, index_timeout: float) -> CompletionPipeline:
-    """The pipeline ``splice serve`` would run, in this process: settings from the environment (problems go
-    to stderr), the engine they choose, and its index of ``workspace`` ready (or ``index_timeout`` passed)."""
+    """The pipeline ``splice serve`` would run, in this process: settings from the environment, the engine
+    they choose, and its index of ``workspace`` ready (or ``index_timeout`` passed)."""
     from splice.context.builder import PromptBuilder  # noqa: PLC0415 - `splice serve` starts faster without them
     from splice.context.tokens import TokenCounter  # noqa: PLC0415 - as above
     from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415 - as above
     from splice.pipeline import CompletionPipeline  # noqa: PLC0415 - as above
 
-    settings, problems = config.from_environment()
-    for problem in problems:
-        sys.stderr.write(f"splice: {problem}\n")
+    settings, _ = config.from_environment()  # the problems were printed as the command started
     engine = create_engine(settings, workspace)
     embedded = embedded_of(engine)
     if embedded is not None:
@@ -100,9 +99,13 @@ async def run(args: argparse.Namespace) -> int:
 
     path, line, col = args.location
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        sys.stderr.write(f"splice: cannot read {path}: {exc}\n")
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        sys.stderr.write(f"splice: cannot read {path}: {exc.strerror or exc}\n")
+        return 2
+    except UnicodeDecodeError as exc:
+        sys.stderr.write(f"splice: {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start}); Splice reads source files as UTF-8\n")
         return 2
     lines = text.split("\n")
     if line >= len(lines):
@@ -142,12 +145,13 @@ async def run(args: argparse.Namespace) -> int:
         _write(json.dumps({
             "suggestion": best, "replaceSuffix": result.proposals[0].replace_suffix if result.proposals else 0,
             "alternatives": [p.text for p in result.proposals[1:]], "engine": result.engine,
+            "fallback": result.fallback or None,
             "promptTokens": result.prompt_tokens, "sources": list(result.sources),
             "multiline": result.multiline, "timingsMs": result.timings_ms, "dropped": result.dropped,
         }, indent=2))
         return 0
     if args.explain:
-        _write(f"engine:        {result.engine}")
+        _write(f"engine:        {result.engine}" + (f" (fallback: {result.fallback})" if result.fallback else ""))
         _write(f"workspace:     {workspace}")
         _write(f"prompt tokens: {result.prompt_tokens}")
         _write(f"sources:       {', '.join(result.sources)}")
@@ -174,5 +178,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     complete.add_argument("location", type=_location, metavar="FILE:LINE:COL", help="1-based line and column")
     complete.add_argument("--explain", action="store_true", help="show engine, prompt size, sources and timings")
     complete.add_argument("--json", action="store_true", help="print the result as JSON")
-    complete.add_argument("--index-timeout", type=float, default=60.0, metavar="SECONDS",
+    complete.add_argument("--index-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
                           help="how long to wait for the workspace index (default 60)")

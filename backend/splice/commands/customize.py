@@ -2,15 +2,20 @@
 
 Prints what it selected and why (every reason a file was left out, with counts), runs the guardrail on a
 held-out slice of the tenant's repositories unless ``--no-guardrail``, and publishes only when the
-customization does at least as well as the uncustomized default; the exit code is 3 when it refuses.
+selection holds files and the customization measurably does at least as well as the uncustomized default;
+the exit code is 3 when it refuses (the previous version stays current), 2 when ``--out`` cannot hold
+artifacts (checked before any work), 130 when interrupted (what was indexed is kept for the next run).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
+
+from splice.commands import arguments, interruption
 
 
 def _write(text: str) -> None:
@@ -36,7 +41,12 @@ async def run(args: argparse.Namespace) -> int:
     from splice.retrieval.indexing import Source, check_source  # noqa: PLC0415
     from splice.retrieval.selection import DEFAULT_DEPRECATED, Knobs  # noqa: PLC0415
 
+    problem = arguments.directory_problem(Path(args.out))
+    if problem is not None:
+        sys.stderr.write(f"splice: --out cannot hold artifacts: {problem}\n")
+        return 2
     taken: set[str] = set()
+    bar = ProgressBar(not args.quiet)
     try:
         check_tenant(args.tenant)
         sources = [Source(_repo_name(Path(p), taken), check_source(Path(p))) for p in args.repo]
@@ -45,14 +55,22 @@ async def run(args: argparse.Namespace) -> int:
                       deprecated=(*DEFAULT_DEPRECATED, *args.deprecated))
         check = None if args.no_guardrail else guardrail(tenant=args.tenant, tasks=args.guardrail_tasks)
         outcome = await customize(Path(args.out), args.tenant, sources, knobs=knobs, semantic=args.semantic,
-                                  task_id=args.task_id, guardrail=check, progress=ProgressBar(not args.quiet))
+                                  task_id=args.task_id, guardrail=check, progress=bar,
+                                  cancelled=interruption.requested)
     except RetrievalError as exc:
         sys.stderr.write(f"splice: {exc.message}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("splice: interrupted; the next run resumes from the files indexed so far\n")
-        return 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        bar.end()
+        sys.stderr.write("splice: interrupted; nothing was published, and the next run resumes from the files "
+                         "indexed so far\n")
+        return interruption.EXIT_INTERRUPTED
     report = outcome.report
+    if report.interrupted:
+        bar.end()
+        sys.stderr.write(f"splice: interrupted; nothing was published; {report.indexed} files indexed in this run "
+                         "are kept, and the next run resumes from them\n")
+        return interruption.EXIT_INTERRUPTED
     if args.json:
         _write(json.dumps({
             "tenant": args.tenant, "published": str(outcome.published) if outcome.published else None,
@@ -81,7 +99,7 @@ async def run(args: argparse.Namespace) -> int:
                    f"(95% CI {lift['ci95'][0]:+.3f}..{lift['ci95'][1]:+.3f}); quality score "
                    f"{metrics['quality_score']}/10")
     if outcome.refused:
-        sys.stderr.write(f"splice: not published: {outcome.refused}\n")
+        sys.stderr.write(f"splice: not published: {outcome.refused}; the current artifact, if any, stays\n")
         return 3
     if not args.json:
         _write(f"published {outcome.published}")
@@ -91,22 +109,25 @@ async def run(args: argparse.Namespace) -> int:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``customize``."""
     parser = commands.add_parser("customize", help="build and publish an organization's customization artifact")
-    parser.add_argument("--tenant", required=True, help="tenant name (letters, digits, '-', '_', '.')")
+    parser.add_argument("--tenant", required=True, type=arguments.tenant,
+                        help="tenant name (lowercase letters, digits, '-', '_', '.')")
     parser.add_argument("--repo", action="append", required=True, metavar="PATH", help="a repository (repeatable)")
     parser.add_argument("--out", required=True, metavar="DIR", help="artifacts root")
     parser.add_argument("--include", action="append", default=[], metavar="GLOB", help="only paths matching")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave out paths matching")
-    parser.add_argument("--since-days", type=int, metavar="N", help="only files committed in the last N days")
-    parser.add_argument("--max-bugfix-commits", type=int, metavar="N",
+    parser.add_argument("--since-days", type=arguments.integer(1), metavar="N",
+                        help="only files committed in the last N days")
+    parser.add_argument("--max-bugfix-commits", type=arguments.integer(0), metavar="N",
                         help="leave out files touched by more than N bug-fix commits")
     parser.add_argument("--deprecated", action="append", default=[], metavar="GLOB",
                         help="more deprecated paths to leave out (deprecated/ and legacy/ always are)")
     parser.add_argument("--semantic", action="store_true", help="embed chunks for semantic retrieval")
-    parser.add_argument("--task-id", type=int, metavar="ID",
+    parser.add_argument("--task-id", type=arguments.integer(0), metavar="ID",
                         help="lora_task_id the inference server knows this tenant by (links by-task-id/ID)")
     parser.add_argument("--no-guardrail", action="store_true", help="publish without the held-out evaluation")
-    parser.add_argument("--guardrail-tasks", type=int, default=40, metavar="N",
+    parser.add_argument("--guardrail-tasks", type=arguments.integer(1), default=40, metavar="N",
                         help="held-out lines the guardrail evaluates (default 40)")
-    parser.add_argument("--show", type=int, default=5, metavar="N", help="paths to list per reason (default 5)")
+    parser.add_argument("--show", type=arguments.integer(0), default=5, metavar="N",
+                        help="paths to list per reason (default 5)")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -17,6 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from splice.commands import arguments
+from splice.commands.interruption import EXIT_INTERRUPTED
+
 EXIT_USAGE = 2
 # The evaluation's own names, spelled here so that building the parser (which `splice serve` does too)
 # imports nothing; a unit test checks they match splice.evaluation.
@@ -24,28 +27,10 @@ ABLATION_NAMES = ("prefix_only", "infile", "open_files", "retrieval", "customize
 KINDS = ("line", "block", "span")
 DEFAULT_OPEN_FILES = 4
 EXIT_LEAKAGE = 3
-EXIT_INTERRUPTED = 130
 
 
 def _say(text: str) -> None:
     sys.stderr.write(f"splice eval: {text}\n")
-
-
-def _writable(path: Path) -> str | None:
-    """Why ``path`` cannot be written, or None when it can (checked by creating a file beside it)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        return f"{path} is a directory"
-    if not directory.is_dir():
-        return f"the directory {directory} does not exist"
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}."):
-            pass
-    except OSError as exc:
-        return f"cannot write in {directory}: {exc.strerror or exc}"
-    if path.exists() and not os.access(path, os.W_OK):
-        return f"{path} is not writable"
-    return None
 
 
 def _save(data: dict[str, Any], json_path: Path, html_path: Path | None) -> bool:
@@ -109,7 +94,7 @@ async def run(args: argparse.Namespace) -> int:
     from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
 
     for path in (args.json, args.html):
-        if path is not None and (reason := _writable(path)) is not None:
+        if path is not None and (reason := arguments.file_problem(path)) is not None:
             _say(f"cannot write the report: {reason}")
             return EXIT_USAGE
     missing = [str(r) for r in args.repo if not r.is_dir()]
@@ -119,9 +104,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.tasks < 1:
         _say("--tasks must be at least 1")
         return EXIT_USAGE
-    settings, problems = config.from_environment()
-    for problem in problems:
-        _say(problem)
+    settings, _ = config.from_environment()  # the problems were printed as the command started
     ablations = tuple(name.strip() for name in args.ablations.split(",") if name.strip())
     unknown = [name for name in ablations if name not in ABLATION_NAMES]
     if unknown or not ablations:
@@ -190,7 +173,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = commands.add_parser("eval", help="measure hidden-line reproduction on real repositories")
     parser.add_argument("--repo", type=Path, action="append", required=True, metavar="PATH",
                         help="a repository to sample tasks from (repeat for several)")
-    parser.add_argument("--tasks", type=int, default=200, metavar="N", help="how many tasks (default 200)")
+    parser.add_argument("--tasks", type=arguments.integer(1), default=200, metavar="N",
+                        help="how many tasks (default 200)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
     parser.add_argument("--json", type=Path, required=True, metavar="OUT", help="where to write the JSON report")
     parser.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
@@ -200,11 +184,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="hide single lines, block bodies, or spans starting mid-line (default line)")
     parser.add_argument("--ablations", default=",".join(ABLATION_NAMES), metavar="A,B",
                         help=f"which rows to run (default all: {','.join(ABLATION_NAMES)})")
-    parser.add_argument("--open-files", type=int, default=DEFAULT_OPEN_FILES, metavar="K",
+    parser.add_argument("--open-files", type=arguments.integer(0), default=DEFAULT_OPEN_FILES, metavar="K",
                         help=f"files the simulated editor has open beside the target (default {DEFAULT_OPEN_FILES})")
-    parser.add_argument("--tenant", default="eval", help="tenant name for the customized row's artifact")
-    parser.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
-    parser.add_argument("--index-timeout", type=float, default=600.0, metavar="SECONDS",
+    parser.add_argument("--tenant", default="eval", type=arguments.tenant,
+                        help="tenant name for the customized row's artifact")
+    parser.add_argument("--bootstrap", type=arguments.integer(1), default=2000, metavar="B",
+                        help="bootstrap resamples (default 2000)")
+    parser.add_argument("--index-timeout", type=arguments.seconds, default=600.0, metavar="SECONDS",
                         help="how long to wait for a repository index (default 600)")
     parser.add_argument("--workdir", type=Path, metavar="DIR",
                         help="keep the masked repository copies here (default: a temporary directory, removed)")

@@ -1,7 +1,9 @@
 """``splice index [PATH]``: build or refresh the retrieval index of one workspace.
 
 The index goes where ``splice serve`` looks for it (``SPLICE_INDEX_DIR``, else ``~/.cache/splice/index``)
-unless ``--out`` names a file. Only changed files are re-indexed; an interrupted run keeps its progress.
+unless ``--out`` names a file. Only changed files are re-indexed; an interrupted run (Ctrl-C) stops within
+a file, keeps the batches it committed, says how many files that is and exits with 130. Every file left
+out is counted under its reason (unreadable, not UTF-8, too large, not a language retrieval indexes...).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from splice.commands import arguments, interruption
 
 
 def _write(text: str) -> None:
@@ -23,35 +27,47 @@ async def run(args: argparse.Namespace) -> int:
     from splice.retrieval.live import Retrieval, default_index_path  # noqa: PLC0415
 
     root = Path(args.path)
+    if not root.is_dir():
+        sys.stderr.write(f"splice: {root} is not a directory\n")
+        return 2
     target = Path(args.out) if args.out else default_index_path(root)
+    problem = arguments.file_problem(target) if args.out else None
+    if problem is not None:
+        sys.stderr.write(f"splice: cannot write the index: {problem}\n")
+        return 2
+    bar = ProgressBar(not args.quiet)
     try:
-        if not root.is_dir():
-            sys.stderr.write(f"splice: {root} is not a directory\n")
-            return 2
         retrieval = Retrieval.for_workspace(root, target)
-        if args.semantic and retrieval.encoder is None:
-            from splice.retrieval.live import optional_encoder  # noqa: PLC0415
+        try:
+            if args.semantic and retrieval.encoder is None:
+                from splice.retrieval.live import optional_encoder  # noqa: PLC0415
 
-            retrieval.encoder = optional_encoder(True)
-        report = retrieval.rebuild(progress=ProgressBar(not args.quiet))
-        totals = retrieval.index.totals()
-        retrieval.close()
+                retrieval.encoder = optional_encoder(True)
+            report = retrieval.rebuild(progress=bar, cancelled=interruption.requested)
+            totals = retrieval.index.totals()
+        finally:
+            retrieval.close()
     except RetrievalError as exc:
         sys.stderr.write(f"splice: {exc.message}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("splice: interrupted; the files indexed so far are kept\n")
-        return 130
+    skipped = {reason: len(paths) for reason, paths in sorted(report.skipped.items())}
+    if report.interrupted:
+        bar.end()
+        sys.stderr.write(f"splice: interrupted; kept {report.indexed} newly indexed files ({totals['chunks']} "
+                         f"chunks in {target}); run it again to index the rest\n")
+        return interruption.EXIT_INTERRUPTED
     summary = {"index": str(target), "files": report.files, "indexed": report.indexed,
                "unchanged": report.unchanged, "removed": report.removed, "chunks": totals["chunks"],
                "lines": report.lines, "redactions": report.redactions, "seconds": round(report.seconds, 2),
-               "truncated": report.truncated}
+               "truncated": report.truncated, "skipped": skipped}
     if args.json:
         _write(json.dumps(summary, indent=2))
     else:
         _write(f"indexed {report.indexed} of {report.files} files ({report.unchanged} unchanged, "
                f"{report.removed} removed) in {report.seconds:.1f}s: {totals['chunks']} chunks, "
                f"{report.lines} lines, {report.redactions} secrets redacted")
+        for reason, count in skipped.items():
+            _write(f"  left out {count}: {reason}")
         _write(f"index: {target}")
     return 0
 

@@ -18,6 +18,7 @@ class ProgressBar:
         self.enabled = enabled
         self._tty = sys.stderr.isatty()
         self._last_tenth = -1
+        self._open_line = False  # a redrawn line without its line break yet
 
     def __call__(self, message: str, done: int, total: int) -> None:
         if not self.enabled:
@@ -30,7 +31,14 @@ class ProgressBar:
         line = f"[{'#' * filled}{'.' * (_WIDTH - filled)}] {share:4.0%} {message}"
         if self._tty:
             sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
+            self._open_line = done < total
         elif int(share * 10) != self._last_tenth:
             self._last_tenth = int(share * 10)
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+    def end(self) -> None:
+        """End a bar cut short (an interrupt), so the next message starts on its own line."""
+        if self._open_line:
+            sys.stderr.write("\n")
+            self._open_line = False

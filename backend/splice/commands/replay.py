@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from splice.commands import arguments
 from splice.commands.complete import local_pipeline
 from splice.commands.report import open_recorded, since_ms
 
@@ -74,11 +75,13 @@ async def run(args: argparse.Namespace) -> int:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``replay``."""
     replay = commands.add_parser("replay", help="run recorded situations through the current pipeline (opt-in texts)")
-    replay.add_argument("--since", type=float, default=None, metavar="DAYS", help="only the last DAYS days")
-    replay.add_argument("--limit", type=int, default=0, metavar="N", help="only the N most recent situations")
-    replay.add_argument("--show", type=int, default=10, metavar="N", help="print N changed suggestions (default 10)")
+    replay.add_argument("--since", type=arguments.days, default=None, metavar="DAYS", help="only the last DAYS days")
+    replay.add_argument("--limit", type=arguments.integer(0), default=0, metavar="N",
+                        help="only the N most recent situations")
+    replay.add_argument("--show", type=arguments.integer(0), default=10, metavar="N",
+                        help="print N changed suggestions (default 10)")
     replay.add_argument("--workspace", type=Path, metavar="DIR", help="workspace the embedded engine indexes")
-    replay.add_argument("--index-timeout", type=float, default=60.0, metavar="SECONDS",
+    replay.add_argument("--index-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
                         help="how long to wait for the workspace index (default 60)")
     replay.add_argument("--data-dir", type=Path, metavar="DIR", help="telemetry directory (default: SPLICE_DATA_DIR "
                                                                      "or the user data directory)")

@@ -1,7 +1,8 @@
 """``splice report``: adoption figures from the local telemetry database, as text, HTML or JSON lines.
 
 Text goes to the terminal; ``--html OUT`` also writes a self-contained dashboard with plots; ``--export
-OUT`` writes the events as JSON lines (no code text) for an organisation's own aggregation pipeline.
+OUT`` writes the events as JSON lines (no code text) for an organisation's own aggregation pipeline. Both
+output paths are checked before the database is read, so a path that cannot be written costs no work.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splice import config
+from splice.commands import arguments
 
 if TYPE_CHECKING:
     from splice.telemetry.store import Store
@@ -22,9 +24,7 @@ def data_dir_of(args: argparse.Namespace) -> str:
     """``--data-dir``, else the ``data_dir`` setting (``SPLICE_DATA_DIR``)."""
     if args.data_dir:
         return str(args.data_dir)
-    settings, problems = config.from_environment()
-    for problem in problems:
-        sys.stderr.write(f"splice: {problem}\n")
+    settings, _ = config.from_environment()  # the problems were printed as the command started
     return settings.data_dir
 
 
@@ -51,6 +51,10 @@ async def run(args: argparse.Namespace) -> int:
     """Compute and print (and write) the report."""
     from splice.telemetry.report import html_report, text_report  # noqa: PLC0415 - keeps `splice --help` fast
 
+    for option, path in (("--html", args.html), ("--export", args.export)):
+        if path is not None and str(path) != "-" and (problem := arguments.file_problem(Path(path))) is not None:
+            sys.stderr.write(f"splice: cannot write {option} {path}: {problem}\n")
+            return 2
     store = open_recorded(args)
     if store is None:
         return 1
@@ -82,7 +86,7 @@ async def run(args: argparse.Namespace) -> int:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``report``."""
     report = commands.add_parser("report", help="adoption figures from the local telemetry (text, HTML, JSON lines)")
-    report.add_argument("--since", type=float, default=None, metavar="DAYS", help="only the last DAYS days")
+    report.add_argument("--since", type=arguments.days, default=None, metavar="DAYS", help="only the last DAYS days")
     report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML dashboard")
     report.add_argument("--export", metavar="OUT", help="write the events as JSON lines to OUT ('-': stdout) instead")
     report.add_argument("--data-dir", type=Path, metavar="DIR", help="telemetry directory (default: SPLICE_DATA_DIR "

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from splice.commands import arguments
+
 
 def _write(text: str) -> None:
     sys.stdout.write(text + "\n")
@@ -61,8 +63,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Register ``search``."""
     parser = commands.add_parser("search", help="search the retrieval index (a tenant's or the workspace's)")
     parser.add_argument("query", nargs="+", help="code to search for ('-' reads it from stdin)")
-    parser.add_argument("--tenant", help="search this tenant's published artifact")
+    parser.add_argument("--tenant", type=arguments.tenant, help="search this tenant's published artifact")
     parser.add_argument("--artifacts", metavar="DIR", help="the artifacts root holding the tenant's directory")
     parser.add_argument("--workspace", default=".", help="workspace whose index to search (default: .)")
-    parser.add_argument("--top", type=int, default=5, metavar="K", help="how many hits (default 5)")
+    parser.add_argument("--top", type=arguments.integer(1), default=5, metavar="K", help="how many hits (default 5)")
     parser.add_argument("--json", action="store_true", help="print the hits as JSON")

@@ -37,7 +37,9 @@ class Candidate:
 
     text: str
     score: float = 0.0
-    origin: str = ""
+    origin: str = ""  # the engine's short name (``embedded``, ``triton``)
+    # Why the preferred engine did not answer, when ``origin`` is the one that stood in for it.
+    fallback: str = ""
     # Mean log-probability per generated token, where the engine is a language model that reports one.
     mean_logprob: float | None = None
 

@@ -63,9 +63,10 @@ class FallbackEngine:
         self._probe_interval_s = probe_interval_s
         self._status: str | None = None
         self._probe_task: asyncio.Task[None] | None = None
-        # Which engine answered the latest request, for logs and ``splice complete --explain``; each
-        # candidate also carries it as its ``origin``.
+        # Which engine answered the latest request, and why the primary did not (""), for logs and
+        # ``splice complete --explain``; each candidate also carries them as ``origin`` and ``fallback``.
         self.last_origin = primary.name
+        self.last_fallback = ""
 
     @property
     def status(self) -> str | None:
@@ -84,11 +85,10 @@ class FallbackEngine:
                 self._report(OFFLINE, f"{reason}; {self.fallback.name}: {fallback_error.message}")
                 raise
             self._report(DEGRADED, reason)
-            origin = f"{self.fallback.name} (fallback: {reason})"
-            self.last_origin = origin
-            return [dataclasses.replace(c, origin=origin) for c in candidates]
+            self.last_origin, self.last_fallback = self.fallback.name, reason
+            return [dataclasses.replace(c, origin=self.fallback.name, fallback=reason) for c in candidates]
         self._report(READY, None)
-        self.last_origin = self.primary.name
+        self.last_origin, self.last_fallback = self.primary.name, ""
         return [dataclasses.replace(c, origin=self.primary.name) for c in candidates]
 
     def _report(self, status: str, detail: str | None) -> None:

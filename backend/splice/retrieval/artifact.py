@@ -13,9 +13,9 @@ system, so a reader sees either the old artifact or the new one, never half of o
 leaves the previous version current. The manifest records every file's size and SHA-256, so a damaged or
 tampered artifact is refused with a clear error instead of being served.
 
-Tenant isolation: a tenant's requests open ``<root>/<tenant>`` only; the name is validated (no separators,
-no dots alone), the resolved version must lie inside that tenant's own ``versions/``, and the manifest must
-name the same tenant.
+Tenant isolation: a tenant's requests open ``<root>/<tenant>`` only; the name is validated (lowercase, no
+separators, no dots alone, not ``by-task-id``), the resolved version must lie inside that tenant's own
+``versions/``, and the manifest must name the same tenant.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from splice.config import tenant_name
 from splice.errors import ArtifactError, IndexUnreadableError
 from splice.retrieval.index import RepositoryIndex
 
@@ -44,14 +45,15 @@ SELECTION_FILE = "selection.json"
 ENGINE_DIR = "engine"
 TASK_ID_DIR = "by-task-id"
 KEEP_VERSIONS = 3
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
 def check_tenant(tenant: str) -> str:
-    """``tenant`` if it is a valid tenant name; raises :class:`ArtifactError` otherwise."""
-    if not _TENANT.match(tenant) or ".." in tenant:
-        raise ArtifactError(f"invalid tenant name {tenant!r}: use letters, digits, '-', '_' or '.'")
-    return tenant
+    """``tenant`` if it is a valid tenant name (:func:`splice.config.tenant_name`); raises
+    :class:`ArtifactError` otherwise."""
+    try:
+        return tenant_name(tenant)
+    except ValueError as exc:
+        raise ArtifactError(str(exc)) from exc
 
 
 def tenant_directory(root: Path, tenant: str) -> Path:

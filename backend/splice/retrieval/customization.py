@@ -5,7 +5,8 @@ and embedding model match (so a re-run only re-indexes what changed) and kept ac
 interrupted run resumes). The selection (every file left out, with the reason) is written beside the index,
 the manifest records sources with their commit SHAs, the knobs, sizes and the guardrail's offline metrics,
 and :func:`splice.retrieval.artifact.publish` makes it current in one rename. Nothing is published when the
-guardrail refuses.
+selection is empty, when the run was interrupted, or when the guardrail refuses or has no evidence either
+way: the previous version stays current.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ async def customize(
     task_id: int | None = None,
     guardrail: Guardrail | None = None,
     progress: Progress | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Customization:
     """Build, check and publish ``tenant``'s artifact under ``root`` from ``sources``."""
     from splice.retrieval.live import optional_encoder  # noqa: PLC0415 - loads the model only when asked
@@ -92,14 +94,22 @@ async def customize(
         index = RepositoryIndex(staging / INDEX_FILE)
         try:
             report = index_sources(index, sources, knobs=knobs, encoder=encoder,  # type: ignore[arg-type]
-                                   engine_dir=staging / ENGINE_DIR, progress=progress)
-            _prune_engine_dir(staging / ENGINE_DIR, index)
-            index.finalize()
+                                   engine_dir=staging / ENGINE_DIR, progress=progress, cancelled=cancelled)
+            if not report.interrupted:
+                _prune_engine_dir(staging / ENGINE_DIR, index)
+                index.finalize()
         finally:
             index.close()
+        if report.interrupted:
+            return Customization(tenant=tenant, report=report, refused="interrupted")
         selection = {"selected": report.files, "skipped": report.skipped}
         (staging / SELECTION_FILE).write_text(json.dumps(selection, indent=2, sort_keys=True) + "\n")
         outcome = Customization(tenant=tenant, report=report)
+        if report.files == 0:
+            # An empty artifact would replace a good one and teach the engine nothing.
+            outcome.refused = "no file was selected" + (f" (--include {', '.join(knobs.include)} matched nothing)"
+                                                        if knobs.include else "")
+            return outcome
         if guardrail is not None:
             outcome.metrics = await guardrail(staging, sources, report)
             if outcome.metrics.get("refused"):

@@ -5,7 +5,8 @@ own repositories: lines are hidden from masked copies, so neither the index nor 
 Two configurations answer the same tasks: ``open_files`` (Splice as it ships, with the editor's open files
 and no repository knowledge: the uncustomized default) and ``customized`` (the same plus the artifact
 built with this run's selection). The lift in edit similarity decides: a negative lift refuses the
-artifact; otherwise the lift maps to a 1-10 quality score (1 for no lift, 10 for ten points of edit
+artifact, and so does a run without evidence either way (no held-out line evaluated, or not one suggestion
+that the artifact changed); otherwise the lift maps to a 1-10 quality score (1 for no lift, 10 for ten points of edit
 similarity or more), reported and recorded in the manifest.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from splice.retrieval.indexing import IndexReport, Source
+from splice.retrieval.indexing import NOT_INDEXED_LANGUAGE, IndexReport, Source
 from splice.retrieval.selection import Knobs
 
 BASELINE = "open_files"
@@ -43,7 +44,9 @@ def selection_knobs(skipped: dict[str, list[str]], sources: Sequence[Source]) ->
     """Path-only knobs that reproduce a run's selection on masked copies (which have no git history)."""
     names = {s.name for s in sources}
     patterns: list[str] = []
-    for paths in skipped.values():
+    for reason, paths in skipped.items():
+        if reason == NOT_INDEXED_LANGUAGE:
+            continue  # the masked copies are indexed by the same rule
         for path in paths:
             repo, _, rel = path.partition("/")
             patterns.append(_escaped(rel if repo in names else path))
@@ -67,12 +70,18 @@ async def evaluate_customization(sources: Sequence[Source], skipped: dict[str, l
     lift = report.lift(CANDIDATE, BASELINE)
     summary = {name: report.summary(name) for name in (BASELINE, CANDIDATE)}
     delta = float(lift["edit_similarity"]["delta"])
+    changed = sum(1 for task in report.tasks
+                  if (ours := report.score(CANDIDATE, task)) is not None
+                  and (theirs := report.score(BASELINE, task)) is not None and ours != theirs)
     metrics: dict[str, Any] = {
         "tasks": lift["n"], "seed": seed, "baseline": BASELINE, "lift": lift, "summary": summary,
-        "quality_score": quality_score(delta),
+        "changed": changed, "quality_score": quality_score(delta),
     }
     if lift["n"] == 0:
         metrics["refused"] = "no held-out task could be evaluated"
+    elif changed == 0:
+        metrics["refused"] = (f"the customization changed none of the {lift['n']} held-out suggestions: "
+                              "no evidence that it helps")
     elif delta < 0:
         metrics["refused"] = (f"the customization does worse than the uncustomized default "
                               f"(edit similarity {delta:+.3f} over {lift['n']} held-out lines)")

@@ -5,7 +5,8 @@ repositories) and the server's background indexing. Files come from :func:`splic
 which already refuses ignored, secret-bearing, binary, generated, vendored, minified and oversized files;
 here they are selected by the customization knobs, redacted, chunked, embedded and written in batches, one
 transaction per batch. Unchanged files (same digest) are skipped, so a run interrupted by a crash or a
-cancellation keeps the batches it committed and the next run starts where it stopped.
+cancellation keeps the batches it committed and the next run starts where it stopped. Every file that is
+not indexed is in the report under its reason, whether the walk could not read it or a knob left it out.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ TEXT_EXTENSIONS = frozenset({".md", ".rst", ".toml", ".yaml", ".yml", ".cfg", ".
 MAX_FILE_BYTES = 512 * 1024
 MAX_FILES = 200_000
 _BATCH_FILES = 256
+NOT_INDEXED_LANGUAGE = "not a language retrieval indexes"
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
 
@@ -62,6 +64,7 @@ class IndexReport:
     lines: int = 0
     redactions: int = 0
     truncated: bool = False
+    interrupted: bool = False  # cancelled: the committed batches are kept, the rest of the run is not done
     seconds: float = 0.0
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     sources: list[dict[str, object]] = field(default_factory=list)
@@ -136,13 +139,23 @@ def index_sources(
         if progress is not None:
             progress(f"scanning {source.name}", 0, 0)
         count = 0
-        for item in workspace_files(root, limits):
+        name = f"{source.name}/" if prefix_paths else ""
+
+        def unread(rel: str, reason: str, name: str = name) -> None:
+            skipped.setdefault(reason, []).append(name + rel)
+
+        for item in workspace_files(root, limits, skipped=unread):
+            if cancelled():
+                report.skipped, report.interrupted = skipped, True
+                report.seconds = time.perf_counter() - started
+                return report
             count += 1
             language = indexable_language(item.path)
+            path = name + item.path
             if language is None:
+                skipped.setdefault(NOT_INDEXED_LANGUAGE, []).append(path)
                 continue
             reason = selector.reason_to_skip(item.path, item.text)
-            path = f"{source.name}/{item.path}" if prefix_paths else item.path
             if reason is not None:
                 skipped.setdefault(reason, []).append(path)
                 continue
@@ -166,6 +179,7 @@ def index_sources(
     for done, (path, repo, language, text) in enumerate(pending, start=1):
         if cancelled():
             flush()
+            report.interrupted = True
             report.seconds = time.perf_counter() - started
             return report
         redacted, chunks, redactions = prepare_file(path, text, language)

@@ -73,24 +73,33 @@ async def serve_streams(reader: asyncio.StreamReader, output: BinaryIO, server: 
     return server.exit_code if server.exit_code is not None else (0 if server.shutdown_requested else 1)
 
 
-async def _serve_stdio(settings: config.Settings, problems: list[str]) -> int:
+async def _serve_stdio(settings: config.Settings, problems: list[str], editor_pid: int | None) -> int:
     output = protect_stdout()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**26)
     threading.Thread(target=_pump_stdin, args=(loop, reader, 0), name="stdin", daemon=True).start()
     server = LanguageServer(settings, problems)
-    return await serve_streams(reader, output, server)
+    watch = None
+    if editor_pid is not None:
+        # The same watch as initialize's processId, started now: the editor may die before it sends that.
+        watch = loop.create_task(server._watch_parent(editor_pid))
+    try:
+        return await serve_streams(reader, output, server)
+    finally:
+        if watch is not None:
+            watch.cancel()
 
 
-def serve() -> int:
-    """Run the stdio server; the process's exit code follows the LSP ``exit`` rules."""
+def serve(editor_pid: int | None = None) -> int:
+    """Run the stdio server; the process's exit code follows the LSP ``exit`` rules. ``editor_pid`` is the
+    editor's process (``--clientProcessId``), watched from the start."""
     settings, problems = config.from_environment()
     configure(settings.log_level)
     for problem in problems:
         log.warning("invalid_setting", problem=problem)
     loop = asyncio.new_event_loop()
     try:
-        code = loop.run_until_complete(_serve_stdio(settings, problems))
+        code = loop.run_until_complete(_serve_stdio(settings, problems, editor_pid))
     except KeyboardInterrupt:
         code = 1
     # Leave now: background indexing threads hold nothing that must be saved, and waiting for them would

@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from splice import config
 from splice.errors import RetrievalError, SpliceError
 from splice.logging import get_logger
 from splice.server.params import uri_to_path
@@ -65,7 +66,7 @@ class ServerRetrieval:
                     self.server.show_message(2, f"tenant {settings.tenant!r} is set but artifactsDir is not; "
                                                 "completing without the tenant's customization")
                     return
-                self.retrieval = await asyncio.to_thread(Retrieval.for_tenant, Path(settings.artifacts_dir),
+                self.retrieval = await asyncio.to_thread(Retrieval.for_tenant, config.artifacts_root(settings),
                                                          settings.tenant)
                 log.info("retrieval.tenant_artifact", tenant=settings.tenant)
                 return

@@ -45,7 +45,8 @@ class Event:
     request_id: str = ""
     completion_id: str = ""
     language: str = ""
-    engine: str = ""
+    engine: str = ""  # a short name (``embedded``, ``triton``)
+    fallback: str = ""  # why the preferred engine did not answer, when ``engine`` stood in for it
     sources: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     length_chars: int | None = None

@@ -41,9 +41,12 @@ if TYPE_CHECKING:
 log = get_logger()
 
 SHOW_TIMEOUT_S = 60.0
-TYPED_FLUSH_S = 60.0
+# Typed characters are counted per document and written this often while the person types, and the idle
+# sweep runs this often, so a server killed outright loses at most about a second of them (with the
+# writer's own batching); an event a second per document typed in is little to store.
+TYPED_FLUSH_S = 0.5
 ACCEPT_EDIT_WINDOW_S = 5.0  # an accept and the edit that inserts its text arrive this close together
-TICK_S = 5.0
+TICK_S = 0.25
 PENDING_LIMIT = 4096
 TRACKED_LIMIT = 2000
 PREFIX_CHARS, SUFFIX_CHARS = 16_000, 4_000  # of the situation kept with the opt-in; more than any prompt uses
@@ -159,7 +162,7 @@ class TelemetryRecorder:
             return
         now_ms = self._now_ms()
         event = Event(kind="suggested", ts_ms=now_ms, session=self.session, request_id=request_id,
-                      language=language, engine=result.engine, sources=tuple(result.sources),
+                      language=language, engine=result.engine, fallback=result.fallback, sources=tuple(result.sources),
                       timings_ms=dict(result.timings_ms))
         if items:
             top = items[0][1]

@@ -52,10 +52,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def text_report(events: list[Event], since_days: int | None) -> str:
+def text_report(events: list[Event], since_days: float | None) -> str:
     """The terminal report."""
     overall = figures(events)["all"] if events else Figures()
-    span = f"the last {since_days} days" if since_days else "all recorded time"
+    span = f"the last {since_days:g} days" if since_days else "all recorded time"
     parts = [f"Splice adoption over {span}: {len(events)} events"]
     if not events:
         return parts[0] + "\n(no telemetry recorded in this period)"
@@ -79,12 +79,12 @@ def text_report(events: list[Event], since_days: int | None) -> str:
 
 # HTML -------------------------------------------------------------------------------------------------------
 
-def html_report(events: list[Event], since_days: int | None) -> str:
+def html_report(events: list[Event], since_days: float | None) -> str:
     """The self-contained HTML dashboard."""
     overall = figures(events)["all"] if events else Figures()
     days = figures(events, by="day")
     sections = [f"<h1>Splice adoption</h1><p>{len(events)} events, "
-                f"{'the last ' + str(since_days) + ' days' if since_days else 'all recorded time'}.</p>"]
+                f"{f'the last {since_days:g} days' if since_days else 'all recorded time'}.</p>"]
     sections.append(_html_table(SUMMARY_HEADER, summary_rows({"all": overall})))
     if days:
         sections.append("<h2>Per day</h2>" + _img(_daily_plot(days)))

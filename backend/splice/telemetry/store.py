@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from splice.config import directory
 from splice.logging import get_logger
 from splice.telemetry.events import Event, TextRecord
 
@@ -35,7 +36,7 @@ BUSY_TIMEOUT_MS = 2000
 _EVENT_COLUMNS = (
     "ts_ms", "kind", "session", "request_id", "completion_id", "language", "engine", "sources", "timings",
     "length_chars", "length_lines", "text_hash", "display_ms", "accepted_length", "splice_chars", "reason",
-    "detail", "checkpoint_s", "retained_chars", "typed_chars",
+    "detail", "checkpoint_s", "retained_chars", "typed_chars", "fallback",
 )
 _TEXT_COLUMNS = ("request_id", "ts_ms", "path", "language", "prefix", "suffix", "suggestion", "invoked")
 
@@ -64,6 +65,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX texts_ts ON texts (ts_ms);
     """,
+    # The engine column had held "embedded (fallback: <error>)": one report row per distinct error. The
+    # reason moves to its own column and the engine keeps its short name.
+    """
+    ALTER TABLE events ADD COLUMN fallback TEXT;
+    UPDATE events
+       SET engine = substr(engine, 1, instr(engine, ' (fallback: ') - 1),
+           fallback = substr(engine, instr(engine, ' (fallback: ') + 12,
+                             length(engine) - instr(engine, ' (fallback: ') - 12)
+     WHERE instr(engine, ' (fallback: ') > 0;
+    """,
 )
 
 
@@ -78,8 +89,9 @@ def default_data_dir() -> Path:
 
 
 def database_path(data_dir: str) -> Path:
-    """Where the database lives for the ``data_dir`` setting ("" means the platform default)."""
-    return (Path(data_dir).expanduser() if data_dir else default_data_dir()) / DB_NAME
+    """Where the database lives for the ``data_dir`` setting ("" means the platform default), as an
+    absolute path: SQLite's read-only mode takes a ``file:`` URI, which a relative path cannot be."""
+    return ((directory(data_dir) if data_dir else default_data_dir()) / DB_NAME).absolute()
 
 
 class StoreError(Exception):
@@ -92,6 +104,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self._columns: tuple[str, ...] | None = None
 
     # Opening -------------------------------------------------------------------------------------------
 
@@ -134,7 +147,7 @@ class Store:
         if not path.exists():
             raise StoreError(f"no telemetry database at {path} (is telemetry on, and SPLICE_DATA_DIR the same?)")
         try:
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+            conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None, check_same_thread=False)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
@@ -172,7 +185,7 @@ class Store:
     def insert(self, events: Iterable[Event], texts: Iterable[TextRecord] = ()) -> None:
         """Store a batch in one transaction."""
         event_rows = [_event_row(e) for e in events]
-        text_rows = [tuple(getattr(t, c) for c in _TEXT_COLUMNS) for t in texts]
+        text_rows = [tuple(_storable(getattr(t, c)) for c in _TEXT_COLUMNS) for t in texts]
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             if event_rows:
@@ -233,9 +246,16 @@ class Store:
 
     # Reading -------------------------------------------------------------------------------------------
 
+    def _event_select(self) -> str:
+        """The event columns to select; a column a read-only reader finds missing (a database written by an
+        older Splice, not migrated since) reads as NULL."""
+        if self._columns is None:
+            self._columns = tuple(row[1] for row in self.conn.execute("PRAGMA table_info(events)"))
+        return ", ".join(c if c in self._columns else f"NULL AS {c}" for c in _EVENT_COLUMNS)
+
     def events(self, since_ms: int | None = None) -> Iterator[Event]:
         """Stored events in the order they were written, from ``since_ms`` on."""
-        query = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events"
+        query = f"SELECT {self._event_select()} FROM events"
         params: tuple[Any, ...] = ()
         if since_ms is not None:
             query += " WHERE ts_ms >= ?"
@@ -273,7 +293,19 @@ def _event_row(event: Event) -> tuple[Any, ...]:
     values = {c: getattr(event, c, None) for c in _EVENT_COLUMNS}
     values["sources"] = json.dumps(list(event.sources)) if event.sources else None
     values["timings"] = json.dumps(event.timings_ms) if event.timings_ms else None
-    return tuple(values[c] for c in _EVENT_COLUMNS)
+    return tuple(_storable(values[c]) for c in _EVENT_COLUMNS)
+
+
+def _storable(value: Any) -> Any:
+    """``value`` as SQLite can bind it. Client text may hold unpaired UTF-16 surrogates (JSON allows
+    ``"\\ud800"``), which UTF-8 cannot encode: each becomes U+FFFD, and a pair that arrived split is joined."""
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
 
 
 def _event_of(row: tuple[Any, ...]) -> Event:
@@ -281,11 +313,17 @@ def _event_of(row: tuple[Any, ...]) -> Event:
     sources = tuple(json.loads(values.pop("sources") or "[]"))
     timings = json.loads(values.pop("timings") or "{}")
     kwargs: dict[str, Any] = {k: ("" if v is None and k in _TEXT_DEFAULTS else v) for k, v in values.items()}
+    engine, marker, reason = kwargs["engine"].partition(_LEGACY_FALLBACK)
+    if marker and not kwargs["fallback"] and reason.endswith(")"):  # written before the fallback column
+        kwargs["engine"], kwargs["fallback"] = engine, reason[:-1]
     return Event(sources=sources, timings_ms=timings, **kwargs)
 
 
+_LEGACY_FALLBACK = " (fallback: "
+
+
 _TEXT_DEFAULTS = frozenset({"session", "request_id", "completion_id", "language", "engine", "text_hash", "reason",
-                            "detail"})
+                            "detail", "fallback"})
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:

@@ -1,10 +1,13 @@
 """The writer thread: the only place telemetry touches the disk, so completions never wait on SQLite.
 
 The server hands events to :meth:`TelemetryWriter.submit`, which never blocks: when the bounded queue is
-full the event is counted and dropped. The thread opens the database lazily, writes in batches, redacts
-opt-in texts before they are stored, and keeps the file under its size limit. Every failure (a locked or
-corrupt database, a full disk, a directory it may not create) is logged and the batch is dropped; the
-thread carries on and tries to open the database again after a pause.
+full the event is counted and dropped. The thread opens the database as it starts (a server killed in its
+first second still leaves its events), writes in batches a tenth of a second apart at most (a killed
+server loses no more than the last second), redacts opt-in texts before they are stored, and keeps the file
+under its size limit. Every failure (a locked or corrupt database, a full disk, a directory it may not
+create) is logged and the batch is dropped; the thread carries on and tries to open the database again
+after a pause. A record that cannot be stored (a value SQLite cannot bind, text the redactor trips on) is
+dropped alone, counted in ``rejected`` and logged: one bad event never ends the thread.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ log = get_logger()
 
 QUEUE_LIMIT = 10_000
 BATCH_LIMIT = 500
-LINGER_S = 0.25
+LINGER_S = 0.1
 REOPEN_AFTER_S = 30.0
 ROTATE_EVERY = 1000  # events between size checks
 _STOP = object()
@@ -43,6 +46,7 @@ class TelemetryWriter:
         self.dropped = 0
         self.failures = 0
         self.written = 0
+        self.rejected = 0  # records dropped because they could not be stored
         self._opener = opener
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_limit)
         self._store: Store | None = None
@@ -80,6 +84,7 @@ class TelemetryWriter:
     # The thread ----------------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        self._ensure_store()
         stopping = False
         while not stopping:
             batch = [self._queue.get()]
@@ -94,9 +99,13 @@ class TelemetryWriter:
                     break
             waiters = [b for b in batch if isinstance(b, threading.Event)]
             stopping = any(b is _STOP for b in batch)
-            self._write([b for b in batch if isinstance(b, (Event, TextRecord))])
-            for waiter in waiters:
-                waiter.set()
+            try:
+                self._write([b for b in batch if isinstance(b, (Event, TextRecord))])
+            except Exception as exc:  # whatever it is, the thread must live on: nothing else would be recorded
+                self._failed("telemetry_batch_failed", exc, 0)
+            finally:
+                for waiter in waiters:
+                    waiter.set()
         if self._store is not None:
             self._store.close()
 
@@ -108,9 +117,12 @@ class TelemetryWriter:
             self.dropped += len(batch)
             return
         events = [b for b in batch if isinstance(b, Event)]
-        texts = [_redacted(t) for t in batch if isinstance(t, TextRecord)]
+        texts = [t for t in (self._redacted(t) for t in batch if isinstance(t, TextRecord)) if t is not None]
         try:
-            store.insert(events, texts)
+            try:
+                store.insert(events, texts)
+            except _UNBINDABLE:
+                events = self._insert_each(store, events, texts)
             self.written += len(events)
             self._since_rotate += len(events)
             if self._since_rotate >= ROTATE_EVERY:
@@ -125,6 +137,34 @@ class TelemetryWriter:
                 self._drop_store()  # corruption: reopen (and move the file aside) later
             elif "disk" in str(exc).lower() or "full" in str(exc).lower():
                 self._drop_store()
+
+    def _insert_each(self, store: Store, events: list[Event], texts: list[TextRecord]) -> list[Event]:
+        """Store the records of a failed batch one at a time, dropping those that cannot be; the stored events."""
+        stored: list[Event] = []
+        items: list[Event | TextRecord] = [*events, *texts]
+        for item in items:
+            try:
+                if isinstance(item, Event):
+                    store.insert([item])
+                    stored.append(item)
+                else:
+                    store.insert([], [item])
+            except _UNBINDABLE as exc:
+                self._rejected(item, exc)
+        return stored
+
+    def _redacted(self, record: TextRecord) -> TextRecord | None:
+        try:
+            return _redacted(record)
+        except Exception as exc:  # the record is dropped, the thread carries on
+            self._rejected(record, exc)
+            return None
+
+    def _rejected(self, item: Event | TextRecord, exc: BaseException) -> None:
+        self.rejected += 1
+        if self.rejected <= 3 or self.rejected % 100 == 0:
+            log.warning("telemetry_record_rejected", kind=getattr(item, "kind", "text"),
+                        error=f"{type(exc).__name__}: {exc}", rejected=self.rejected)
 
     def _ensure_store(self) -> Store | None:
         if self._store is not None:
@@ -156,6 +196,10 @@ class TelemetryWriter:
         if self.failures <= 3 or self.failures % 100 == 0:
             log.warning(what, path=str(self.path), error=f"{type(exc).__name__}: {exc}", lost=lost,
                         failures=self.failures)
+
+
+# What binding a bad value raises: it condemns the record, not the database.
+_UNBINDABLE = (sqlite3.InterfaceError, sqlite3.ProgrammingError, ValueError, TypeError, OverflowError)
 
 
 def _redacted(record: TextRecord) -> TextRecord:

@@ -18,8 +18,12 @@ SMALL = "def f(a, b):\n    total = a + b * 2\n    return total\n"
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     # The command itself, as `splice eval` runs it, but without the entry point's logging set-up: that would
     # bind the process's log output to this test's captured stream after the test has closed it.
-    parsed = build_parser().parse_args(["eval", *args])
-    code: int = asyncio.run(eval_command.run(parsed))
+    try:
+        parsed = build_parser().parse_args(["eval", *args])
+    except SystemExit as exc:  # refused while parsing, as argparse refuses: a usage message and code 2
+        code = int(exc.code or 0)
+    else:
+        code = asyncio.run(eval_command.run(parsed))
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     return code, captured.out, captured.err

@@ -52,7 +52,7 @@ def test_cancelled_run_keeps_committed_progress(tmp_path: Path) -> None:
 
     def cancelled() -> bool:
         calls["n"] += 1
-        return calls["n"] > 300
+        return calls["n"] > 600 + 300  # polled once per file while scanning, then once per file indexed
 
     index_sources(index, [Source("repo", repo)], prefix_paths=False, cancelled=cancelled)
     kept = len(index.digests())
