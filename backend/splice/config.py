@@ -226,8 +226,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Settings
     settings, problems = merge(Settings(), raw, source="environment", from_env=True)
     known = set(_ENV.values()) | OTHER_VARIABLES
     for var in sorted(v for v in env if v.upper().startswith("SPLICE_") and v not in known):
-        guess = difflib.get_close_matches(var.upper(), sorted(known), n=1)
-        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        # Compared without the shared prefix, which would make every name look close to every other.
+        guess = difflib.get_close_matches(var.upper()[7:], sorted(k[7:] for k in known), n=1)
+        hint = f" (did you mean SPLICE_{guess[0]}?)" if guess else ""
         problems.append(f"environment: unknown variable {var} ignored{hint}")
     return settings, problems
 

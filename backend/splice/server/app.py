@@ -342,7 +342,8 @@ class LanguageServer:
                 prefix=request.prefix, suffix=request.suffix, invoked=request.invoked, result=result,
                 items=[(i.completion_id, i.insert_text, len(head), start) for i in items],
             ))
-            log.info("completion", uri=uri, engine=result.engine, prompt_tokens=result.prompt_tokens,
+            log.info("completion", uri=uri, engine=result.engine, fallback=result.fallback or None,
+                     prompt_tokens=result.prompt_tokens,
                      sources=list(result.sources), multiline=result.multiline, items=len(items),
                      dropped=result.dropped, skipped=result.skipped, typed_ahead=result.typed_ahead,
                      timings_ms=result.timings_ms)

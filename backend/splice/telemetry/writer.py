@@ -99,10 +99,11 @@ class TelemetryWriter:
                     break
             waiters = [b for b in batch if isinstance(b, threading.Event)]
             stopping = any(b is _STOP for b in batch)
+            records = [b for b in batch if isinstance(b, (Event, TextRecord))]
             try:
-                self._write([b for b in batch if isinstance(b, (Event, TextRecord))])
+                self._write(records)
             except Exception as exc:  # whatever it is, the thread must live on: nothing else would be recorded
-                self._failed("telemetry_batch_failed", exc, 0)
+                self._failed("telemetry_batch_failed", exc, len(records))
             finally:
                 for waiter in waiters:
                     waiter.set()

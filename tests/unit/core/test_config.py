@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from splice.config import Settings, client_section, from_environment, merge
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from splice.config import Settings, artifacts_root, client_section, from_environment, merge, tenant_task_ids
 from splice.engines.factory import wants_triton
+from splice.errors import ArtifactError
+from splice.retrieval.artifact import check_tenant
 
 
 def test_environment_overrides_defaults() -> None:
@@ -50,3 +57,44 @@ def test_engine_choice_follows_the_triton_url() -> None:
     assert not wants_triton(merge(Settings(), {"tritonUrl": "127.0.0.1:8001", "engine": "embedded"}, source="t")[0])
     settings, problems = merge(Settings(), {"engine": "triton"}, source="t")
     assert not wants_triton(settings) and any("needs tritonUrl" in p for p in problems)
+
+
+def test_tenant_task_ids_are_checked_by_the_parser_that_reads_them() -> None:
+    for bad in ("a=²", "a=٣", "acme=1,acme=2", "acme=1,", "ACME=1", "by-task-id=1", f"a={2**64}", "a"):
+        settings, problems = merge(Settings(), {"tenantTaskIds": bad}, source="init")
+        assert settings.tenant_task_ids == "" and len(problems) == 1, bad
+    settings, problems = merge(Settings(), {"tenantTaskIds": " acme = 3 , globex=4"}, source="init")
+    assert problems == [] and tenant_task_ids(settings) == {"acme": 3, "globex": 4}
+
+
+def test_one_tenant_name_rule_for_settings_and_artifacts() -> None:
+    for bad in ("ACME", "Acme", "by-task-id", "²", "é", "a/b", "..", ".hidden", "a" * 65):
+        assert merge(Settings(), {"tenant": bad}, source="init")[0].tenant == "", bad
+        with pytest.raises(ArtifactError):
+            check_tenant(bad)
+    assert merge(Settings(), {"tenant": "acme-2.eu_west"}, source="init") == (
+        dataclasses.replace(Settings(), tenant="acme-2.eu_west"), [])
+
+
+def test_directories_are_checked_as_they_are_used() -> None:
+    settings, problems = merge(Settings(), {"dataDir": "~nobody-here-at-all/t", "artifactsDir": "~/artifacts"},
+                               source="init")
+    assert settings.data_dir == "" and len(problems) == 1
+    assert artifacts_root(settings) == Path.home() / "artifacts"
+
+
+def test_a_triton_url_needs_a_real_port() -> None:
+    for bad in ("host:", ":8001", "host:0", "host:99999", "host:8001\n", "host:８００１"):
+        assert merge(Settings(), {"tritonUrl": bad}, source="init")[0].triton_url == "", bad
+    assert merge(Settings(), {"tritonUrl": "dns:///triton.local:8001"}, source="init")[1] == []
+
+
+def test_unknown_splice_variables_are_reported_with_a_suggestion() -> None:
+    _, problems = from_environment({"SPLICE_TELEMTRY": "off", "SPLICE_INDEX_DIR": "/x", "SPLICE_ZZZ": "1",
+                                           "SPLICE_TELEMETRY": "on", "OTHER": "1"})
+    assert problems == [
+        "environment: unknown variable SPLICE_TELEMTRY ignored (did you mean SPLICE_TELEMETRY?)",
+        "environment: unknown variable SPLICE_ZZZ ignored",
+    ]
+    _, problems = from_environment({"SPLICE_CONTEXT_TOKENS": "²"})
+    assert problems and "SPLICE_CONTEXT_TOKENS" in problems[0]

@@ -157,3 +157,75 @@ def test_an_unwritable_data_directory_is_logged_not_raised(tmp_path: Path) -> No
     assert writer.flush()
     assert writer.failures >= 1 and writer.dropped == 1  # the open at start and the batch both met the lock
     writer.close()
+
+
+def _version_one(path: Path, engine: str) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in store_module._statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO events (ts_ms, kind, engine) VALUES (1, 'suggested', ?)", (engine,))
+    conn.close()
+
+
+def test_a_fallback_reason_written_into_the_engine_name_moves_to_its_own_field(tmp_path: Path) -> None:
+    legacy = "embedded (fallback: triton: cannot reach 127.0.0.1:8001 (connection refused))"
+    old = tmp_path / "old" / "telemetry.db"
+    old.parent.mkdir()
+    _version_one(old, legacy)
+    reader = Store.open_readonly(old)  # not migrated: a report never writes
+    [event] = list(reader.events())
+    reader.close()
+    assert (event.engine, event.fallback) == ("embedded", "triton: cannot reach 127.0.0.1:8001 (connection refused)")
+    migrated = Store.open(old)
+    row = migrated.conn.execute("SELECT engine, fallback FROM events").fetchone()
+    migrated.close()
+    assert row == ("embedded", "triton: cannot reach 127.0.0.1:8001 (connection refused)")
+
+
+def test_client_text_with_lone_surrogates_is_stored(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "telemetry.db")
+    store.insert([Event(kind="suggested", ts_ms=1, language="\ud800", session="a\udfffb", detail="\ud83d\ude00")],
+                 [TextRecord(request_id="r", ts_ms=1, path="\ud800.py", language="\ud800", prefix="x\ud800",
+                             suffix="", suggestion="\udc00", invoked=True)])
+    [event] = list(store.events())
+    [text] = list(store.texts())
+    store.close()
+    assert (event.language, event.session, event.detail) == ("\ufffd", "a\ufffdb", "😀")
+    assert (text.path, text.prefix, text.suggestion) == ("\ufffd.py", "x\ufffd", "\ufffd")
+
+
+def test_one_record_that_cannot_be_stored_is_dropped_alone(tmp_path: Path) -> None:
+    path = tmp_path / "telemetry.db"
+    writer = TelemetryWriter(path, 1 << 30)
+    writer.submit(_event(1))
+    writer.submit(Event(kind="suggested", ts_ms=2, request_id="huge", length_chars=2**70))
+    writer.submit(_event(3))
+    assert writer.flush()
+    assert writer.rejected == 1 and writer.written == 2
+    writer.submit(_event(4))  # the thread is still alive
+    assert writer.flush()
+    writer.close()
+    assert [e.request_id for e in Store.open(path).events()] == ["r1", "r3", "r4"]
+
+
+def test_an_unexpected_failure_never_ends_the_writer_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "telemetry.db"
+    real_insert = Store.insert
+    calls = {"n": 0}
+
+    def failing_once(self: Store, events: object, texts: object = ()) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in the store")
+        real_insert(self, events, texts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "insert", failing_once)
+    writer = TelemetryWriter(path, 1 << 30)
+    writer.submit(_event(1))
+    assert writer.flush()
+    assert writer.dropped == 1
+    writer.submit(_event(2))
+    assert writer.flush()
+    writer.close()
+    assert [e.request_id for e in Store.open(path).events()] == ["r2"]
