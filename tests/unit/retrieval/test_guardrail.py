@@ -6,8 +6,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from splice.retrieval.customization import customize
-from splice.retrieval.guardrail import guardrail, quality_score, selection_knobs
+from splice.retrieval.guardrail import evaluate_customization, guardrail, quality_score, selection_knobs
 from splice.retrieval.indexing import IndexReport, Source
 from splice.retrieval.selection import History, Knobs, Selector
 
@@ -48,3 +50,45 @@ def test_guardrail_runs_the_hidden_line_evaluation(tmp_path: Path) -> None:
     metrics = asyncio.run(check(tmp_path, [Source("repo", repo)], IndexReport()))
     assert 1 <= metrics["quality_score"] <= 10
     assert metrics["baseline"] == "open_files" and metrics["tasks"] > 0
+
+
+class _SameAnswers:
+    """An evaluation in which the artifact changed no suggestion."""
+
+    def __init__(self) -> None:
+        self.unavailable: dict[str, str] = {}
+        self.tasks = ["t1", "t2", "t3"]
+
+    def lift(self, candidate: str, baseline: str) -> dict[str, Any]:
+        return {"n": 3, "edit_similarity": {"delta": 0.0, "ci95": [0.0, 0.0]}}
+
+    def summary(self, name: str) -> dict[str, Any]:
+        return {}
+
+    def score(self, ablation: str, task: str) -> dict[str, float]:
+        return {"edit_similarity": 0.5}
+
+
+def test_a_customization_that_changes_nothing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def same(*args: Any, **kwargs: Any) -> _SameAnswers:
+        return _SameAnswers()
+
+    monkeypatch.setattr("splice.evaluation.evaluate", same)
+    metrics = asyncio.run(evaluate_customization([Source("repo", Path("."))], {}, tenant="acme"))
+    assert metrics["changed"] == 0
+    assert metrics["refused"] == ("the customization changed none of the 3 held-out suggestions: "
+                                  "no evidence that it helps")
+
+
+def test_an_empty_selection_is_refused_before_the_guardrail_runs(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def a():\n    return 1\n")
+
+    async def never(staging: Path, sources: Any, report: IndexReport) -> dict[str, Any]:
+        raise AssertionError("the guardrail has nothing to judge")
+
+    outcome = asyncio.run(customize(tmp_path / "art", "acme", [Source("repo", repo)],
+                                    knobs=Knobs(include=("src/**",)), guardrail=never))
+    assert outcome.refused == "no file was selected (--include src/** matched nothing)"
+    assert outcome.published is None
