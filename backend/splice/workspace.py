@@ -239,7 +239,7 @@ def workspace_files(root: Path, limits: WalkLimits | None = None,
             except OSError:
                 tell(rel.as_posix(), "unreadable")
                 continue
-            if is_link and not _inside(Path(entry.path), root_real):
+            if is_link and _refused_link(root, Path(entry.path), root_real, is_dir):
                 tell(rel.as_posix(), "symbolic link that is broken or leads outside the workspace")
                 continue
             if is_dir:

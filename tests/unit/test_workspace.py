@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from splice.workspace import WalkLimits, path_excluded, workspace_files
+from splice.workspace import WalkLimits, path_excluded, shared_text, workspace_files
 
 
 def write(root: Path, rel: str, content: str | bytes) -> Path:
@@ -124,3 +124,26 @@ def test_path_excluded_follows_ignore_files(tmp_path: Path) -> None:
     assert path_excluded(tmp_path, write(tmp_path, "sub/skip.py", "x\n"))
     assert path_excluded(tmp_path, write(tmp_path, "node_modules/m.js", "x\n"))
     assert not path_excluded(tmp_path, write(tmp_path, "sub/keep.py", "x\n"))
+
+
+def test_links_are_judged_by_their_target(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "API_TOKEN=dotenv-s3cret-77\n")
+    write(tmp_path, "app.py", "x = 1\n")
+    os.symlink(".env", tmp_path / "settings_local.py")
+    os.symlink(".env", tmp_path / "env.ini")
+    os.symlink("app.py", tmp_path / "alias.py")
+    assert walked(tmp_path) == ["alias.py", "app.py"]
+    assert path_excluded(tmp_path, tmp_path / "settings_local.py")
+    assert not path_excluded(tmp_path, tmp_path / "alias.py")
+
+
+def test_walked_text_is_redacted_and_counted(tmp_path: Path) -> None:
+    write(tmp_path, "db.py", 'password = "Tr0ub4dor&3x"\ntokens = self.parsed\n')
+    (item,) = workspace_files(tmp_path)
+    assert "Tr0ub4dor" not in item.text and "tokens = self.parsed" in item.text
+    assert item.redactions == 1
+
+
+def test_open_documents_are_shared_redacted_and_secret_files_not_at_all(tmp_path: Path) -> None:
+    assert shared_text(str(tmp_path / ".env"), "A=1\n") == ""
+    assert "Tr0ub4dor" not in shared_text(str(tmp_path / "db.py"), 'password = "Tr0ub4dor&3x"\n')

@@ -4,6 +4,7 @@ blocks, live documents, privacy, and its index parts."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -306,3 +307,41 @@ def test_unbound_names_skip_bound_names_builtins_attributes_and_prose() -> None:
             "def render(path):\n    total = len(path)\n    for item in Items(path):\n"
             "        Writer.write(os.sep, item.value, total)\n")
     assert unbound_names(vocab, document_corpus(vocab, [(text, 0)])) == ["Items", "Writer"]
+
+
+UNOPENED = {
+    "deploy/aws.py": 'aws_secret_access_key = "q1w2e3r4t5y6u7i8o9p0ASDFGHJKLZXCVBNM1234"\n',
+    "deploy/db.py": 'password = "Tr0ub4dor&3x"\n',
+    "scripts/backup.sh": "mysqldump -u root -pS3cretDump app > app.sql\n",
+    "scripts/ci.sh": "curl -u admin:Adm1nCurlPw https://ci.internal/job\n",
+}
+PLANTED = ("q1w2e3r4t5y6u7i8o9p0", "Tr0ub4dor", "S3cretDump", "Adm1nCurlPw")
+
+
+@pytest.mark.parametrize(("path", "prefix"), [
+    ("deploy/aws2.py", 'aws_secret_access_key = "<|>\n'),
+    ("deploy/db2.py", 'password = "<|>\n'),
+    ("scripts/backup2.sh", "mysqldump -u root -p<|>\n"),
+    ("scripts/ci2.sh", "curl -u admin:<|>\n"),
+])
+async def test_secrets_of_unopened_files_are_never_suggested(tmp_path: Path, path: str, prefix: str) -> None:
+    for rel, text in UNOPENED.items():
+        write(tmp_path, rel, text)
+    engine = await ready_engine(tmp_path)
+    candidates = await engine.generate(request_at(tmp_path / path, prefix))
+    assert not any(secret in c.text for c in candidates for secret in PLANTED)
+
+
+async def test_an_open_document_is_learnt_redacted(tmp_path: Path) -> None:
+    engine = await ready_engine(tmp_path)
+    engine.document_changed(str(tmp_path / "settings.py"), 'password = "Tr0ub4dor&3x"\n')
+    candidates = await engine.generate(request_at(tmp_path / "app.py", 'password = "<|>\n'))
+    assert not any("Tr0ub4dor" in c.text for c in candidates)
+
+
+async def test_links_to_secret_files_are_not_indexed(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "API_TOKEN = 'linked-dotenv-s3cret'\n")
+    os.symlink(".env", tmp_path / "settings_local.py")
+    engine = await ready_engine(tmp_path)
+    candidates = await engine.generate(request_at(tmp_path / "app.py", "API_TOKEN = <|>\n"))
+    assert not any("s3cret" in c.text for c in candidates)
