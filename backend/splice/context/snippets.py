@@ -4,18 +4,22 @@ Each other document is cut into sliding windows of lines; the query is the ident
 just before the cursor (and the line after it). Windows are scored through an inverted index from
 identifier part to window, so only windows that share something with the query cost anything; the best
 non-overlapping ones are kept, ties broken by path and line so the choice is deterministic. Windows are
-cached per document version and line sets per line text, so a keystroke costs only the scoring.
+cached per document text, so a keystroke costs only the scoring; a large document's windows are cut on a
+background thread (:mod:`splice.derived`) and one past the workspace walk's file-size limit has none, so
+no completion waits for another document's size.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from splice.context.identifiers import identifier_parts, line_parts
 from splice.context.prompt import Snippet
-from splice.workspace import shared_text
+from splice.derived import DerivedCache
+from splice.workspace import WalkLimits, shared_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,9 +38,12 @@ class SourceDocument:
     text: str
 
 
+_SERIALS = itertools.count()
+
+
 @dataclass
 class _Index:
-    version: tuple[int, int]
+    serial: int  # unique per build: caches key on it, since a document's text can recur
     lines: list[str]
     spans: list[tuple[int, int]]  # window -> (start line, end line)
     sizes: npt.NDArray[np.int32]  # window -> number of distinct parts
@@ -45,7 +52,7 @@ class _Index:
 
 @dataclass
 class _Merged:
-    key: tuple[tuple[str, int, int], ...]
+    key: tuple[tuple[str, int], ...]
     docs: list[SourceDocument]
     indexes: list[_Index]
     doc_of: npt.NDArray[np.int32]  # merged window -> document rank
@@ -59,25 +66,23 @@ class OpenFileSnippets:
 
     def __init__(self, window_lines: int = 20) -> None:
         self.window_lines = window_lines
-        self._indexes: dict[str, _Index] = {}
+        self._indexes: DerivedCache[_Index] = DerivedCache(self._index_of, max_chars=WalkLimits().max_file_bytes,
+                                                           name="splice-open-windows")
+        self._paths: dict[str, str] = {}  # key -> the path its windows were redacted for
         self._answers: dict[tuple[object, ...], list[Snippet]] = {}
         self._merged: _Merged | None = None
 
     def forget(self, key: str) -> None:
         """Drop cached windows of a closed document."""
-        self._indexes.pop(key, None)
+        self._indexes.forget(key)
+        self._paths.pop(key, None)
         self._answers.clear()
 
-    def _index_of(self, doc: SourceDocument) -> _Index:
+    def _index_of(self, key: str, text: str) -> _Index:
         import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
 
-        # The length guards against clients that never bump versions.
-        version = (doc.version, len(doc.text))
-        cached = self._indexes.get(doc.key)
-        if cached is not None and cached.version == version:
-            return cached
         # Windows go into the prompt of another document, so they are cut from the redacted text.
-        lines = shared_text(doc.path, doc.text.replace("\r\n", "\n")).split("\n")
+        lines = shared_text(self._paths.get(key, key), text.replace("\r\n", "\n")).split("\n")
         size = self.window_lines
         step = max(1, size // 2)
         per_line = [line_parts(line) for line in lines]
@@ -94,39 +99,48 @@ class OpenFileSnippets:
             sizes.append(len(parts))
             for part in parts:
                 postings.setdefault(part, []).append(window)
-        index = _Index(
-            version, lines, spans, np.asarray(sizes, dtype=np.int32),
+        return _Index(
+            next(_SERIALS), lines, spans, np.asarray(sizes, dtype=np.int32),
             {part: np.asarray(ws, dtype=np.int32) for part, ws in postings.items()},
         )
-        self._indexes[doc.key] = index
-        return index
+
+    def _ready(self, documents: Iterable[SourceDocument]) -> list[tuple[SourceDocument, _Index]]:
+        """The documents whose windows are ready now, each with them."""
+        ready = []
+        for doc in documents:
+            self._paths[doc.key] = doc.path
+            index = self._indexes.get(doc.key, doc.text)
+            if index is not None:
+                ready.append((doc, index))
+        return ready
 
     def find(self, query_text: str, documents: Iterable[SourceDocument], limit: int) -> list[Snippet]:
         """Up to ``limit`` snippets, best first, never two overlapping windows of one document."""
         query = identifier_parts(query_text)
         if not query or limit <= 0:
             return []
-        documents = list(documents)
+        ready = self._ready(documents)
         # Typing inside a line rarely changes the query's identifier set, so the same answer recurs from one
         # keystroke to the next: remember the last few.
-        key = (frozenset(query), tuple((d.key, d.version, len(d.text)) for d in documents), limit)
+        key = (frozenset(query), tuple((d.key, index.serial) for d, index in ready), limit)
         cached = self._answers.get(key)
         if cached is not None:
             return cached
-        found = self._find(query, documents, limit)
+        found = self._find(query, ready, limit)
         self._answers[key] = found
         if len(self._answers) > 64:
             self._answers.pop(next(iter(self._answers)))
         return found
 
-    def _merged_of(self, documents: list[SourceDocument]) -> _Merged:
-        """One index over all ``documents``' windows, rebuilt only when one of them changes."""
+    def _merged_of(self, ready: list[tuple[SourceDocument, _Index]]) -> _Merged:
+        """One index over all ready documents' windows, rebuilt only when one of them changes."""
         import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
 
-        key = tuple((d.key, d.version, len(d.text)) for d in documents)
+        key = tuple((d.key, index.serial) for d, index in ready)
         if self._merged is not None and self._merged.key == key:
             return self._merged
-        indexes = [self._index_of(doc) for doc in documents]
+        documents = [d for d, _ in ready]
+        indexes = [index for _, index in ready]
         # Documents in path order, so window numbers, and with them tie-breaks, follow paths.
         order = sorted(range(len(documents)), key=lambda i: (documents[i].path, documents[i].key))
         parts: dict[str, list[npt.NDArray[np.int32]]] = {}
@@ -153,10 +167,10 @@ class OpenFileSnippets:
         )
         return self._merged
 
-    def _find(self, query: set[str], documents: list[SourceDocument], limit: int) -> list[Snippet]:
+    def _find(self, query: set[str], ready: list[tuple[SourceDocument, _Index]], limit: int) -> list[Snippet]:
         import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
 
-        merged = self._merged_of(documents)
+        merged = self._merged_of(ready)
         hits = [merged.postings[part] for part in query if part in merged.postings]
         if not hits:
             return []

@@ -181,6 +181,10 @@ class ServerRetrieval:
         path = uri_to_path(uri)
         if retrieval is None or retrieval.root is None or path is None:
             return
+        from splice.retrieval.indexing import MAX_FILE_BYTES  # noqa: PLC0415 - loaded with the index
+
+        if len(text) > MAX_FILE_BYTES:
+            return  # the workspace walk does not index a file this large either
         pending = self._updates.pop(uri, None)
         if pending is not None:
             pending.cancel()

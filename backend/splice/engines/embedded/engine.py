@@ -7,8 +7,9 @@ parameter, joined by import lines built for the names the document uses without 
 agreement on both sides of the cursor and fit with the document. Construction is free;
 ``start`` indexes the workspace on a daemon thread so the server can answer ``initialize`` at once, and until
 the index is ready the document-level caches still answer. Open documents are kept as live text and lexed
-lazily, so ``document_changed`` costs nothing on the keystroke path. ``generate`` runs its CPU work in a
-worker thread so the event loop stays responsive.
+lazily, a large one on a background thread (:mod:`splice.derived`), so neither ``document_changed`` nor
+another document's completion waits for it; one past the walk's file-size limit is no context source.
+``generate`` runs its CPU work in a worker thread so the event loop stays responsive.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from splice.derived import DerivedCache
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
 from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text
@@ -78,7 +80,8 @@ class EmbeddedEngine:
         self._lock = threading.Lock()
         # Live text of open documents, most recently changed last; lexed on first use.
         self._open: OrderedDict[str, str] = OrderedDict()
-        self._open_corpora: dict[str, tuple[str, TokenCorpus]] = {}
+        self._open_corpora: DerivedCache[TokenCorpus] = DerivedCache(
+            self._lexed, max_chars=self._walk_limits.max_file_bytes, name="splice-open-lexer")
         self._excluded: dict[str, bool] = {}
 
     @property
@@ -124,8 +127,9 @@ class EmbeddedEngine:
     async def aclose(self) -> None:
         """Forget open documents; the daemon indexing thread, if still running, dies with the process."""
         with self._lock:
+            for path in self._open:
+                self._open_corpora.forget(path)
             self._open.clear()
-            self._open_corpora.clear()
 
     # Documents ----------------------------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class EmbeddedEngine:
         path = _normalised(path)
         with self._lock:
             self._open.pop(path, None)
-            self._open_corpora.pop(path, None)
+        self._open_corpora.forget(path)
 
     def _open_documents(self, current: str) -> tuple[list[TokenCorpus], frozenset[str]]:
         """Lexed corpora of the most recently changed open documents other than ``current``, and the paths
@@ -168,15 +172,16 @@ class EmbeddedEngine:
                 break
             if path == current or self._is_private(path):
                 continue
-            cached = self._open_corpora.get(path)
-            if cached is None or cached[0] is not text:
-                from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
-
-                # Another document's secrets must not become this one's suggestions: it is learnt redacted.
-                cached = (text, document_corpus(self._vocab, [(shared_text(path, text), 0)]))
-                self._open_corpora[path] = cached
-            corpora.append(cached[1])
+            corpus = self._open_corpora.get(path, text)
+            if corpus is not None:
+                corpora.append(corpus)
         return corpora, paths
+
+    def _lexed(self, path: str, text: str) -> TokenCorpus:
+        from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
+
+        # Another document's secrets must not become this one's suggestions: it is learnt redacted.
+        return document_corpus(self._vocab, [(shared_text(path, text), 0)])
 
     # Generation ---------------------------------------------------------------------------------------
 
