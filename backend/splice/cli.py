@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 
 from splice import __version__
@@ -25,9 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Flags editors' client libraries append to the server command, which may be plain ``splice``.
+_SERVE_FLAGS = ("--stdio", "--clientProcessId")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command named in ``argv`` (``serve`` when none is named)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].split("=", 1)[0] in _SERVE_FLAGS:
+        argv = ["serve", *argv]
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         from splice.server.main import serve  # noqa: PLC0415 - the server's imports stay out of other commands
@@ -51,5 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         # A command that saw the interrupt says what it kept; this is for one interrupted before it could.
         sys.stderr.write("splice: interrupted\n")
-        return interruption.EXIT_INTERRUPTED
+        code = interruption.EXIT_INTERRUPTED
+    if interruption.requested():
+        # Leave now rather than wait for worker threads (a retrieval rebuild, say): what they had committed
+        # is kept, the rest is what the interrupt asked to drop.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code

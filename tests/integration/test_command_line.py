@@ -109,14 +109,18 @@ def test_an_include_that_matches_nothing_keeps_the_published_artifact(tmp_path: 
 
 # Ctrl-C ----------------------------------------------------------------------------------------------------
 
-def _interrupted(args: list[str], *, after: str, cwd: Path | None = None) -> tuple[int, float, str]:
-    """Start ``splice ARGS``, press Ctrl-C once ``after`` shows on stderr; exit code, seconds to exit, stderr."""
+def _interrupted(args: list[str], *, after: str | None, cwd: Path | None = None,
+                 **env: str) -> tuple[int, float, str]:
+    """Start ``splice ARGS``, press Ctrl-C once ``after`` shows on stderr (None: after two seconds); exit
+    code, seconds to exit, stderr."""
     process = subprocess.Popen([sys.executable, "-m", "splice", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=_env(), cwd=cwd)
+                               stderr=subprocess.PIPE, text=True, env=_env(**env), cwd=cwd)
     assert process.stderr is not None
     seen = ""
     deadline = time.monotonic() + 120
-    while after not in seen:
+    if after is None:
+        time.sleep(2.0)
+    while after is not None and after not in seen:
         line = process.stderr.readline()
         assert line and time.monotonic() < deadline, f"never saw {after!r}: {seen}"
         seen += line
@@ -154,6 +158,21 @@ def test_ctrl_c_stops_eval_with_a_partial_report(tmp_path: Path) -> None:
                                        "--ablations", "prefix_only,infile"], after="tasks in")
     assert code == 130 and took < 1.5, (took, stderr)
     assert "Traceback" not in stderr and "interrupted" in stderr
+
+
+def test_ctrl_c_stops_complete_while_it_waits_for_the_index(tmp_path: Path) -> None:
+    repo = _python_files(tmp_path / "repo", 1200)
+    code, took, stderr = _interrupted(["complete", f"{repo / 'm0001.py'}:3:5"], after=None,
+                                      SPLICE_INDEX_DIR=str(tmp_path / "indexes"))
+    assert code == 130 and took < 1.0, (took, stderr)
+    assert "Traceback" not in stderr and "interrupted" in stderr
+
+
+def test_editor_flags_after_a_bare_splice_start_the_server() -> None:
+    done = subprocess.run([sys.executable, "-m", "splice", "--stdio", "--clientProcessId", str(os.getpid())],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_env(), timeout=60,
+                          check=False)
+    assert done.returncode == 1 and "unrecognized arguments" not in done.stderr  # stdin closed: exit 1 per LSP
 
 
 # Every skip is counted --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from splice.commands import arguments
+from splice.commands import arguments, interruption
 from splice.commands.interruption import EXIT_INTERRUPTED
 
 EXIT_USAGE = 2
@@ -157,8 +157,10 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    data = evaluation.report(partial=partial).as_json()
-    if not _save(data, args.json, args.html):
+    with interruption.saving():  # an interrupted run still writes what it computed
+        data = evaluation.report(partial=partial).as_json()
+        saved = _save(data, args.json, args.html)
+    if not saved:
         code = code or 1
     sys.stdout.write(_table(data) + "\n")
     latency = data["latency_ms"]

@@ -38,7 +38,7 @@ _log = structlog.get_logger()
 TEXT_EXTENSIONS = frozenset({".md", ".rst", ".toml", ".yaml", ".yml", ".cfg", ".ini"})
 MAX_FILE_BYTES = 512 * 1024
 MAX_FILES = 200_000
-_BATCH_FILES = 256
+_BATCH_FILES = 128
 NOT_INDEXED_LANGUAGE = "not a language retrieval indexes"
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
