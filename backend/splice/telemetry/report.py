@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,6 +75,10 @@ def text_report(events: list[Event], since_days: float | None) -> str:
     parts.append("\nrejected: " + (", ".join(outcomes) or "none"))
     parts.append("no suggestion: " + (", ".join(none) or "none"))
     parts.append(f"characters: Splice {overall.splice_chars}, typed by people {overall.typed_chars}")
+    fallbacks = Counter(e.fallback for e in events if e.fallback and e.kind in ("suggested", "no_suggestion"))
+    if fallbacks:
+        top = "; ".join(f"{count}x {reason[:80]}" for reason, count in fallbacks.most_common(3))
+        parts.append(f"answered by the fallback engine: {sum(fallbacks.values())} requests ({top})")
     return "\n".join(parts) + "\n"
 
 

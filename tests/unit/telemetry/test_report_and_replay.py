@@ -12,6 +12,7 @@ from splice.config import Settings
 from splice.context.builder import PromptBuilder
 from splice.context.tokens import TokenCounter
 from splice.pipeline import CompletionPipeline
+from splice.telemetry.events import Event
 from splice.telemetry.replay import accepted_parts, replay
 from splice.telemetry.report import html_report, text_report
 from splice.telemetry.store import Store, database_path
@@ -108,3 +109,13 @@ async def test_replay_without_the_opt_in_says_what_is_missing(tmp_path: Path) ->
     await editor.finish()
     done = _splice("replay", data_dir=tmp_path)
     assert done.returncode == 1 and "telemetryStoreText" in done.stderr
+
+
+def test_fallback_reasons_are_one_engine_row_and_a_summary_line() -> None:
+    events = [Event(kind="suggested", ts_ms=1_700_000_000_000 + n, request_id=f"r{n}", language="python",
+                    engine="embedded", fallback=f"triton: deadline exceeded after {n} ms", length_chars=3)
+              for n in range(5)]
+    text = text_report(events, since_days=None)
+    by_engine = text.split("by engine")[1].split("\nby ")[0]
+    assert by_engine.count("embedded") == 1 and "fallback:" not in by_engine
+    assert "answered by the fallback engine: 5 requests" in text
