@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 
 _HEADER_START = re.compile(rb"content-length[ \t]*:", re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_RAW_HEADER = re.compile(rb"content-length[ \t]*:[ \t]*[0-9]+\r?\n", re.IGNORECASE)
+_RAW_HEADER_SPAN = 64  # a header cut by a read boundary is searched again from this far back
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_HEADER_BYTES = 8 * 1024
@@ -44,6 +46,7 @@ class FrameParser:
     def __init__(self, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self._buffer = bytearray()
         self._max_body = max_body_bytes
+        self._scanned = 0  # how far into the buffer the pending body was searched for a raw header
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add ``data`` and return every frame now complete, in order."""
@@ -62,6 +65,7 @@ class FrameParser:
 
     def _discard(self, count: int) -> None:
         del self._buffer[:count]
+        self._scanned = 0
 
     def _next_frame(self) -> Frame | None:
         buf = self._buffer
@@ -104,7 +108,16 @@ class FrameParser:
             self._discard(end.end())
             return Frame(error=f"Content-Length {length} exceeds the limit of {self._max_body} bytes")
         body_start = end.end()
-        if len(buf) < body_start + length:
+        body_end = min(len(buf), body_start + length)
+        # A header line inside the body means this body was cut short: JSON text can hold neither a raw
+        # "Content-Length:" outside a string nor a raw line break inside one. Resynchronise on it now
+        # rather than wait for bytes that belong to the next message (or never come).
+        inner = _RAW_HEADER.search(buf, max(body_start, self._scanned - _RAW_HEADER_SPAN), body_end)
+        if inner is not None and inner.end() <= body_end:
+            self._discard(inner.start())
+            return Frame(error="message body cut short by the next message's header")
+        if body_end < body_start + length:
+            self._scanned = body_end
             return None
         body = bytes(buf[body_start : body_start + length])
         self._discard(body_start + length)

@@ -60,8 +60,21 @@ def test_too_long_length_gives_back_the_next_message() -> None:
     body = b'{"id":1}'
     data = b"Content-Length: %d\r\n\r\n%s" % (len(body) + 30, body) + encode_message({"id": 2, "method": "ok"})
     frames = frames_of(data)
-    assert frames[0].error is not None and "not valid JSON" in frames[0].error
+    assert frames[0].error is not None and "cut short" in frames[0].error
     assert frames[1].message == {"id": 2, "method": "ok"}
+
+
+def test_a_length_far_too_long_does_not_swallow_the_messages_after_it() -> None:
+    # The client goes quiet after the next message: it must be served without waiting for more bytes.
+    for chunk in (None, 1, 5):
+        data = b"Content-Length: 900000\r\n\r\n{\"id\":1" + encode_message({"id": 2})
+        frames = frames_of(data, chunk=chunk)
+        assert [f.message for f in frames if f.error is None] == [{"id": 2}], chunk
+
+
+def test_a_body_that_mentions_content_length_in_a_string_is_intact() -> None:
+    message = {"id": 3, "params": {"text": "Content-Length: 12\r\n\r\nbody"}}
+    assert [f.message for f in frames_of(encode_message(message), chunk=3)] == [message]
 
 
 def test_too_short_length_reports_and_recovers() -> None:
