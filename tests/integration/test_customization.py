@@ -206,6 +206,33 @@ def test_tenants_are_isolated_by_canaries(tmp_path: Path) -> None:
         open_artifact(root, "acme")
 
 
+def test_switching_tenant_at_run_time_switches_snippets_and_task_id_together(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    for tenant, canary in (("acme", "canary_acme_51f3"), ("globex", "canary_globex_9c2e")):
+        repo = _git_repo(tmp_path / tenant, {"shared.py": f"def shared_helper(value):\n    return '{canary}'\n"})
+        asyncio.run(customize(root, tenant, [Source(tenant, repo)], knobs=Knobs()))
+
+    async def scenario() -> list[GenerationRequest]:
+        engine = FakeEngine()
+        session = Session(Settings(), engine)
+        await session.start(None, {"tenant": "acme", "artifactsDir": str(root), "tenantTaskIds": "acme=3,globex=4"})
+        await _wait_until(lambda: session.server.retrieval.retrieval is not None)
+        text = "def use(v):\n    return shared_helper("
+        await session.complete((tmp_path / "use.py").as_uri(), text, 1, len("    return shared_helper("))
+        first = session.server.retrieval.retrieval
+        session.send("workspace/didChangeConfiguration", {"settings": {"splice": {"tenant": "globex"}}},
+                     request=False)
+        await _wait_until(lambda: session.server.retrieval.retrieval not in (None, first))
+        await session.complete((tmp_path / "use2.py").as_uri(), text, 1, len("    return shared_helper("))
+        await session.stop()
+        return engine.requests
+
+    acme, globex = asyncio.run(scenario())[-2:]
+    assert "canary_acme_51f3" in acme.prompt.text and acme.tenant == "acme"
+    assert "canary_globex_9c2e" in globex.prompt.text and "canary_acme_51f3" not in globex.prompt.text
+    assert globex.tenant == "globex"
+
+
 def test_workspace_indexing_reports_progress_and_updates_on_change(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPLICE_INDEX_DIR", str(tmp_path / "indexes"))

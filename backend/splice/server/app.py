@@ -186,8 +186,9 @@ class LanguageServer:
             self.show_message(MESSAGE_WARNING, problem)
         self.documents.max_bytes = self.settings.max_document_bytes
         self.telemetry.settings = self.settings
+        self.retrieval.settings_changed(before, self.settings)
         if self.pipeline is not None and self.settings != before:
-            engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms")
+            engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms", "tenant_task_ids")
             if any(getattr(before, k) != getattr(self.settings, k) for k in engine_keys):
                 old = self.engine
                 self._start_engine()

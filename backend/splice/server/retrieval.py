@@ -3,7 +3,10 @@
 With a ``tenant`` setting the server opens that tenant's published artifact under ``artifactsDir`` and
 nothing else; without one it indexes the workspace in the background, reporting work-done progress to the
 editor (``window/workDoneProgress/create``, then ``$/progress`` begin/report/end) when the client supports
-it, and re-indexes a file shortly after it changes or is saved. Completions ask for snippets with a hard
+it, and re-indexes a file shortly after it changes or is saved. A change of ``tenant``, ``artifactsDir`` or
+``retrievalDeadlineMs`` at run time closes what is open and opens what the new settings name; from that
+moment no snippet of the previous tenant is served (the engine learns from the snippets, and the Triton task
+id follows the same setting, so all three switch together). Completions ask for snippets with a hard
 deadline: retrieval runs on a worker thread under ``asyncio.wait_for``, and a late answer is dropped, never
 waited for.
 """
@@ -50,13 +53,42 @@ class ServerRetrieval:
         # uri -> (query, search): a search started when the document changed, for the completion request
         # that usually follows at the end of that change.
         self._prefetched: dict[str, tuple[Any, asyncio.Future[list[Snippet]]]] = {}
+        self._generation = 0  # bumped on each switch: work of an earlier one never lands
 
     def start(self) -> None:
         """Open the index in the background (once)."""
         if self._task is None and self.server.settings.retrieval_deadline_ms > 0:
-            self._task = asyncio.get_running_loop().create_task(self._open())
+            self._task = asyncio.get_running_loop().create_task(self._open(self._generation))
 
-    async def _open(self) -> None:
+    def settings_changed(self, before: Any, after: Any) -> None:
+        """Switch to the index the new settings name, if it is another one."""
+        keys = ("tenant", "artifacts_dir", "retrieval_deadline_ms")
+        if all(getattr(before, k) == getattr(after, k) for k in keys) or self._task is None:
+            return
+        self._generation += 1
+        old, self.retrieval = self.retrieval, None
+        self._prefetched.clear()
+        for handle in self._updates.values():
+            handle.cancel()
+        self._updates.clear()
+        self._task.cancel()
+        self._task = None
+        if old is not None:
+            self._close_later(old)
+        log.info("retrieval.switched", tenant=after.tenant or None)
+        self.start()
+
+    def _close_later(self, retrieval: Retrieval) -> None:
+        """Close a replaced index once the searches and updates still using it have had time to end."""
+        def close() -> None:
+            try:
+                retrieval.close()
+            except Exception:  # closing an index nobody uses any more must not disturb the server
+                log.exception("retrieval.close_failed")
+
+        asyncio.get_running_loop().call_later(5.0, close)
+
+    async def _open(self, generation: int) -> None:
         from splice.retrieval.live import Retrieval  # noqa: PLC0415 - loaded after the initialize reply
 
         settings = self.server.settings
@@ -66,22 +98,29 @@ class ServerRetrieval:
                     self.server.show_message(2, f"tenant {settings.tenant!r} is set but artifactsDir is not; "
                                                 "completing without the tenant's customization")
                     return
-                self.retrieval = await asyncio.to_thread(Retrieval.for_tenant, config.artifacts_root(settings),
-                                                         settings.tenant)
+                opened = await asyncio.to_thread(Retrieval.for_tenant, config.artifacts_root(settings),
+                                                 settings.tenant)
+                if generation != self._generation:
+                    opened.close()
+                    return
+                self.retrieval = opened
                 log.info("retrieval.tenant_artifact", tenant=settings.tenant)
                 return
             if self.server.root is None:
                 return
             retrieval = await asyncio.to_thread(Retrieval.for_workspace, Path(self.server.root))
+            if generation != self._generation:
+                retrieval.close()
+                return
             self.retrieval = retrieval  # searchable at once with whatever an earlier run indexed
-            await self._rebuild(retrieval)
+            await self._rebuild(retrieval, generation)
         except RetrievalError as exc:
             log.warning("retrieval.unavailable", error=exc.message)
             self.server.show_message(2, f"repository retrieval is off: {exc.message}")
         except Exception:  # retrieval is an enhancement: never take the server down with it
             log.exception("retrieval.failed")
 
-    async def _rebuild(self, retrieval: Retrieval) -> None:
+    async def _rebuild(self, retrieval: Retrieval, generation: int) -> None:
         connection = self.server.connection
         token = f"splice-index-{uuid.uuid4().hex[:8]}"
         reporting = False
@@ -111,7 +150,8 @@ class ServerRetrieval:
         report({"kind": "begin", "title": "Splice: indexing the workspace", "cancellable": False,
                 "percentage": 0})
         try:
-            result = await asyncio.to_thread(retrieval.rebuild, progress, lambda: self._closed)
+            result = await asyncio.to_thread(retrieval.rebuild, progress,
+                                             lambda: self._closed or generation != self._generation)
         except BaseException:
             report({"kind": "end", "message": "indexing failed"})
             raise
