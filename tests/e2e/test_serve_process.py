@@ -25,6 +25,16 @@ def _events(data_dir: Path) -> list[tuple[str, str]]:
         return [(kind, language or "") for kind, language in conn.execute("SELECT kind, language FROM events")]
 
 
+def _schema_version(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def _messages(server: RawServer) -> list[str]:
     return [m["params"]["message"] for m in server.drain(1.0) + server.seen
             if m.get("method") == "window/showMessage"]
@@ -97,8 +107,7 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path: Path) -> None:
 def test_kill_9_in_the_first_second_keeps_the_database(tmp_path: Path) -> None:
     with RawServer(env={"SPLICE_DATA_DIR": str(tmp_path)}) as server:
         server.initialize(tmp_path)
-        _wait_for(lambda: (tmp_path / "telemetry.db").exists(), timeout=1.0)
+        _wait_for(lambda: _schema_version(tmp_path / "telemetry.db") >= 1, timeout=1.0)
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait(timeout=10)
-    with sqlite3.connect(tmp_path / "telemetry.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    assert _schema_version(tmp_path / "telemetry.db") >= 1
