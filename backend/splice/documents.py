@@ -146,23 +146,37 @@ class Edit:
 def _full_text_edit(old: str, new: str) -> Edit:
     """The smallest single replacement turning ``old`` into ``new``: clients that sync whole documents
     would otherwise look as if they rewrote everything on every keystroke."""
-    limit = min(len(old), len(new))
-    low, high = 0, limit  # longest common prefix by bisection: slice comparisons run at C speed
+    prefix = _common_length(old, new, 0, 1)
+    limit = min(len(old), len(new)) - prefix
+    suffix = _common_length(old, new, limit, -1)
+    return Edit(prefix, len(old) - suffix, new[prefix : len(new) - suffix])
+
+
+_BLOCK = 16384
+
+
+def _common_length(old: str, new: str, limit: int, direction: int) -> int:
+    """How many characters ``old`` and ``new`` share at their start (``direction`` 1) or end (-1), at most
+    ``limit`` for the end. Whole blocks compare at C speed; only the block that differs is bisected, so a
+    2 MB document costs a few slice copies, not dozens of megabyte-sized ones."""
+    bound = min(len(old), len(new)) if direction == 1 else limit
+
+    def same(start: int, stop: int) -> bool:
+        if direction == 1:
+            return old[start:stop] == new[start:stop]
+        return old[len(old) - stop : len(old) - start] == new[len(new) - stop : len(new) - start]
+
+    done = 0
+    while done + _BLOCK <= bound and same(done, done + _BLOCK):
+        done += _BLOCK
+    low, high = done, min(bound, done + _BLOCK)
     while low < high:
         mid = (low + high + 1) // 2
-        if old[:mid] == new[:mid]:
+        if same(done, mid):
             low = mid
         else:
             high = mid - 1
-    prefix = low
-    low, high = 0, limit - prefix
-    while low < high:
-        mid = (low + high + 1) // 2
-        if old[len(old) - mid :] == new[len(new) - mid :]:
-            low = mid
-        else:
-            high = mid - 1
-    return Edit(prefix, len(old) - low, new[prefix : len(new) - low])
+    return low
 
 
 def _shifted_line_starts(

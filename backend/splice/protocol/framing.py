@@ -112,7 +112,9 @@ class FrameParser:
         # A header line inside the body means this body was cut short: JSON text can hold neither a raw
         # "Content-Length:" outside a string nor a raw line break inside one. Resynchronise on it now
         # rather than wait for bytes that belong to the next message (or never come).
-        inner = _RAW_HEADER.search(buf, max(body_start, self._scanned - _RAW_HEADER_SPAN), body_end)
+        lo = max(body_start, self._scanned - _RAW_HEADER_SPAN)
+        # Editors send bodies without raw line breaks, so a memchr for one nearly always ends the search.
+        inner = _RAW_HEADER.search(buf, lo, body_end) if buf.find(b"\n", lo, body_end) >= 0 else None
         if inner is not None and inner.end() <= body_end:
             self._discard(inner.start())
             return Frame(error="message body cut short by the next message's header")

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from splice.documents import DocumentStore, TextDocument, indent_unit
+from splice.documents import DocumentStore, TextDocument, _full_text_edit, indent_unit
 from splice.errors import DocumentRejectedError, PositionOutOfRangeError, UnknownDocumentError
 
 
@@ -106,3 +106,16 @@ def test_line_starts_stay_right_across_many_incremental_edits() -> None:
                         "text": rng.choice(pieces)}, "utf-32")
         fresh = TextDocument(uri="u", language_id="python", version=1, text=d.text)
         assert d.line_starts == fresh.line_starts
+
+
+def test_full_text_edit_is_the_smallest_replacement_across_block_boundaries() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        size = rng.choice([0, 5, 16383, 16384, 16385, 40000])
+        old = "".join(rng.choice("ab\n") for _ in range(size))
+        i, j = sorted(rng.randint(0, len(old)) for _ in range(2))
+        new = old[:i] + "".join(rng.choice("abc") for _ in range(rng.randint(0, 5))) + old[j:]
+        edit = _full_text_edit(old, new)
+        assert old[: edit.begin] + edit.inserted + old[edit.finish :] == new
+        # Smallest: the kept head and tail are the longest common prefix and suffix that fit.
+        assert old[: edit.begin + 1] != new[: edit.begin + 1] or edit.begin == min(len(old), len(new))
