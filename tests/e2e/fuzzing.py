@@ -73,6 +73,8 @@ TEMPLATES: dict[str, Callable[[random.Random], dict[str, Any]]] = {
     "splice/didAcceptCompletion": lambda rng: {"completionId": f"{rng.getrandbits(32):x}-0",
                                                "acceptedLength": rng.randint(0, 5)},
     "splice/didRejectCompletion": lambda rng: {"completionId": f"{rng.getrandbits(32):x}-0", "reason": "typed"},
+    "workspace/executeCommand": lambda rng: {"command": "splice.acceptCompletion",
+                                             "arguments": [{"completionId": f"{rng.getrandbits(32):x}-0"}]},
     "$/cancelRequest": lambda rng: {"id": rng.randint(0, 10_000)},
     "$/setTrace": lambda rng: {"value": "off"},
 }

@@ -8,6 +8,7 @@ still get its correct answer.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,35 @@ def test_stdio_and_client_process_id_arguments_are_accepted() -> None:
         server.initialize()
         assert_still_serving(server)
         assert server.close() == 0
+
+
+def test_a_completion_menu_accept_reaches_the_telemetry_database(tmp_path: Path) -> None:
+    # Editors without inline suggestions (Neovim, Emacs, Helix) pick a completion item; its command is how
+    # the accept gets back to Splice.
+    sample = Path(__file__).parent / "fixtures" / "inventory"
+    doc = sample / "inventory" / "restock.py"
+    with RawServer(env={"SPLICE_DATA_DIR": str(tmp_path), "SPLICE_INDEX_DIR": str(tmp_path / "index")}) as server:
+        reply = server.initialize(root=sample)
+        capabilities = reply["result"]["capabilities"]
+        assert " " not in capabilities["completionProvider"]["triggerCharacters"]
+        command_name = capabilities["executeCommandProvider"]["commands"][0]
+        server.open(doc.as_uri(), doc.read_text())
+        items: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while not items and time.monotonic() < deadline:  # the workspace index may still be building
+            items = server.call("textDocument/completion", {"textDocument": {"uri": doc.as_uri()},
+                                                            "position": {"line": 10, "character": 8}})["result"]["items"]
+        assert items and all(item["kind"] != 1 for item in items)  # not Text
+        command = items[0]["command"]
+        assert command["command"] == command_name
+        picked = server.call("workspace/executeCommand", {"command": command["command"],
+                                                          "arguments": command["arguments"]})
+        assert picked.get("result", "missing") is None, picked
+        unknown = server.call("workspace/executeCommand", {"command": "rm -rf", "arguments": []})
+        assert unknown["error"]["code"] == -32602
+        assert server.close() == 0
+    conn = sqlite3.connect(tmp_path / "telemetry.db")
+    rows = conn.execute("SELECT kind, accepted_length FROM events WHERE completion_id = ? ORDER BY id",
+                        (items[0]["data"]["completionId"],)).fetchall()
+    conn.close()
+    assert ("accepted", len(items[0]["textEdit"]["newText"])) in rows, rows

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from splice.server.connection import request_handler
+from splice.server.feedback import accept_command
 from splice.server.params import field, position
 
 INVOKED = 1
-COMPLETION_KIND_TEXT = 1
+# A piece of code, not a word of prose: editors sort and mark Text items as plain words from the buffer.
+COMPLETION_KIND_SNIPPET = 15
 PLAIN_TEXT = 1
 
 
@@ -52,7 +54,7 @@ async def completion(server: Any, params: dict[str, Any]) -> dict[str, Any]:
         items.append(
             {
                 "label": first_line[:80],
-                "kind": COMPLETION_KIND_TEXT,
+                "kind": COMPLETION_KIND_SNIPPET,
                 "detail": "Splice",
                 "documentation": {"kind": "markdown", "value": f"```\n{item.insert_text}\n```"},
                 "insertTextFormat": PLAIN_TEXT,
@@ -60,6 +62,7 @@ async def completion(server: Any, params: dict[str, Any]) -> dict[str, Any]:
                 "sortText": f"{rank:04d}",
                 "textEdit": {"range": item.range, "newText": item.insert_text},
                 "data": {"completionId": item.completion_id},
+                "command": accept_command(item.completion_id),
             }
         )
     # Incomplete: the next keystroke changes the prefix, and with it the suggestion.

@@ -6,6 +6,7 @@ from typing import Any
 
 from splice import __version__
 from splice.server.connection import notification_handler, request_handler
+from splice.server.feedback import ACCEPT_COMMAND
 from splice.server.params import field
 
 TEXT_DOCUMENT_SYNC_INCREMENTAL = 2
@@ -21,7 +22,10 @@ def capabilities(encoding: str) -> dict[str, Any]:
             "save": {"includeText": False},
         },
         "inlineCompletionProvider": {"workDoneProgress": False},
-        "completionProvider": {"resolveProvider": False, "triggerCharacters": [".", "(", " "]},
+        # No space: a trigger on every space asks for a suggestion after each word, nearly always unwanted.
+        "completionProvider": {"resolveProvider": False, "triggerCharacters": [".", "("]},
+        # Completion-menu editors (Neovim, Emacs, Helix) report an accept by running the item's command.
+        "executeCommandProvider": {"commands": [ACCEPT_COMMAND]},
         "workspace": {"workspaceFolders": {"supported": True, "changeNotifications": False}},
         "experimental": {"splice": {"version": __version__, "notifications": [
             "splice/didShowCompletion", "splice/didAcceptCompletion", "splice/didRejectCompletion", "splice/status",

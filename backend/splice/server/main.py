@@ -39,6 +39,7 @@ METHODS: dict[str, Handler] = {
     "splice/didShowCompletion": feedback.did_show_completion,
     "splice/didAcceptCompletion": feedback.did_accept_completion,
     "splice/didRejectCompletion": feedback.did_reject_completion,
+    "workspace/executeCommand": feedback.execute_command,
 }
 
 
