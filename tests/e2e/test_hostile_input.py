@@ -195,8 +195,9 @@ def test_a_completion_menu_accept_reaches_the_telemetry_database(tmp_path: Path)
         items: list[dict[str, Any]] = []
         deadline = time.monotonic() + 30
         while not items and time.monotonic() < deadline:  # the workspace index may still be building
-            items = server.call("textDocument/completion", {"textDocument": {"uri": doc.as_uri()},
-                                                            "position": {"line": 10, "character": 8}})["result"]["items"]
+            reply = server.call("textDocument/completion", {"textDocument": {"uri": doc.as_uri()},
+                                                            "position": {"line": 10, "character": 8}})
+            items = reply["result"]["items"]
         assert items and all(item["kind"] != 1 for item in items)  # not Text
         command = items[0]["command"]
         assert command["command"] == command_name
