@@ -10,16 +10,19 @@
 5. :func:`truncate_to_scope` cuts what leaves the cursor's block.
 6. :func:`dedupe_suffix` then trims what repeats the code below and sets ``replace_suffix``.
 7. :func:`drop_trivial` discards what little may be left.
-8. :func:`reject_parse_errors` last, being the only step that parses: it sees the text and overwrite range
+8. :func:`fit_mid_line` after the overwrite range is known: only the code still after the insertion can be
+   glued to it or stranded behind it.
+9. :func:`reject_parse_errors` next, being the only step that parses: it sees the text and overwrite range
    the editor will apply (a suggestion retyping an auto-closed ``")`` parses only once it overwrites it),
    and runs only for suggestions that survived the cheap checks.
-9. :func:`drop_secrets` after everything that changes the text, so what it clears is exactly what the editor
-   receives: no suggestion may carry a secret, whichever engine proposed it.
+10. :func:`drop_secrets` after everything that changes the text, so what it clears is exactly what the editor
+    receives: no suggestion may carry a secret, whichever engine proposed it.
 """
 
 from __future__ import annotations
 
 from splice.postprocess.base import Processor
+from splice.postprocess.mid_line import fit_mid_line
 from splice.postprocess.parse_check import reject_parse_errors
 from splice.postprocess.reindent import fix_indentation
 from splice.postprocess.repetition import remove_repetition
@@ -41,6 +44,7 @@ def default_chain() -> tuple[Processor, ...]:
         truncate_to_scope,
         dedupe_suffix,
         drop_trivial,
+        fit_mid_line,
         reject_parse_errors,
         drop_secrets,
     )

@@ -140,7 +140,11 @@ def window_tree(language: str, source: str) -> tree_sitter.Tree | None:
 
 
 def error_count(node: tree_sitter.Node) -> int:
-    """ERROR and MISSING nodes under ``node``, descending only into subtrees that hold one."""
+    """ERROR and MISSING nodes under ``node``, descending only into subtrees that hold one.
+
+    A MISSING token of a hidden rule (Python's ``_newline`` between two statements run together on one
+    line) is not among its parent's ``children``: a node that has an error none of its children shows
+    counts as one error site itself, or ``return a()return b`` would pass as error-free."""
     count = 0
     stack = [node]
     while stack:
@@ -148,7 +152,10 @@ def error_count(node: tree_sitter.Node) -> int:
         if current.is_error or current.is_missing:
             count += 1
         if current.has_error:
-            stack.extend(current.children)
+            children = current.children
+            if not current.is_error and not any(c.has_error or c.is_error or c.is_missing for c in children):
+                count += 1
+            stack.extend(children)
     return count
 
 

@@ -20,7 +20,7 @@ def test_order_is_documented_and_stable() -> None:
     names = [processor.__name__ for processor in default_chain()]
     assert names == [
         "strip_special_tokens", "single_line", "remove_repetition", "fix_indentation",
-        "truncate_to_scope", "dedupe_suffix", "drop_trivial", "reject_parse_errors", "drop_secrets",
+        "truncate_to_scope", "dedupe_suffix", "drop_trivial", "fit_mid_line", "reject_parse_errors", "drop_secrets",
     ]
 
 

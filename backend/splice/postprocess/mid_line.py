@@ -1,0 +1,53 @@
+"""Suggestions at a cursor with code after it on the same line: fit that code, or are not shown.
+
+An insertion in front of existing code is where a completion engine most often breaks a line:
+``self.columns.⟨get⟩append(column)`` glues two names into one, ``⟨return a⟩return b`` runs two statements
+together, ``⟨x: int = 0,⟩y: int = 0,`` writes a whole line in front of another. Once
+:func:`~.suffix_overlap.dedupe_suffix` has set the overwrite range (a suggestion that retypes the rest of
+the line replaces it), an insertion that ends with an operand (a name, a number, a closer or a quote) must
+be followed by code it can end against: a separator or closer (``,`` ``)`` ``]`` ``}`` ``;`` ``:``), an
+operator, or a word that goes on with an expression (``if``, ``and``, ...), and no name may be glued to
+its end. One that ends with an opener, an operator or a separator (``compute(`` before ``value)``) takes
+the code after as its operand. A suggestion at the line's indentation in front of code inserts a statement
+into the middle of a line and is dropped, as is a multi-line one (its last line would run into that code).
+The parse check after this step still judges the line's syntax.
+"""
+
+from __future__ import annotations
+
+from splice.postprocess.base import CompletionContext, DropSuggestion, Suggestion
+from splice.postprocess.indentation import CLOSERS, QUOTES, first_line, last_line
+
+# What code after an insertion may begin with: it ends an expression the insertion completes.
+_ENDS_AN_EXPRESSION = frozenset(",)]};:") | frozenset(CLOSERS)
+_OPERATORS = frozenset("+-*/%=<>!&|^?")
+# Words that go on with an expression (``x = value if ready else other``), after a space.
+_CONTINUING_WORDS = frozenset({"if", "else", "for", "in", "and", "or", "not", "is", "as", "from", "instanceof"})
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def fit_mid_line(suggestion: Suggestion, context: CompletionContext) -> Suggestion:
+    """Drop a suggestion that would leave the code after the cursor glued to it or stranded behind it."""
+    rest = first_line(context.suffix)[suggestion.replace_suffix :]
+    code_after = rest.strip()
+    if not code_after or all(c in CLOSERS or c in QUOTES or c in ",;:" for c in code_after):
+        return suggestion  # nothing, or only what the editor auto-closed, follows on the line
+    text = suggestion.text
+    if "\n" in text:
+        raise DropSuggestion("a multi-line suggestion in front of code on the cursor's line")
+    before = last_line(context.prefix)
+    if not before.strip():
+        raise DropSuggestion("a new statement in front of code on the cursor's line")
+    if text and rest and _is_word(text[-1]) and _is_word(rest[0]):
+        raise DropSuggestion(f"glues {text[-1:]!r} to the code after it ({rest[:12]!r})")
+    end = text.rstrip()[-1:]
+    if end and not (_is_word(end) or end in CLOSERS or end in QUOTES):
+        return suggestion  # ends with an opener, operator or separator: the code after is its operand
+    head = code_after[:1]
+    word = code_after.split(maxsplit=1)[0] if rest[:1].isspace() else ""
+    if head not in _ENDS_AN_EXPRESSION and head not in _OPERATORS and word not in _CONTINUING_WORDS:
+        raise DropSuggestion(f"leaves {code_after[:20]!r} stranded after the insertion")
+    return suggestion
