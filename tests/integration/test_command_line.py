@@ -20,7 +20,7 @@ import pytest
 from splice.telemetry.events import Event
 from splice.telemetry.store import Store
 
-ENV_KEEP = ("PATH", "HOME", "LANG", "XDG_DATA_HOME", "SPLICE_DATA_DIR")
+ENV_KEEP = ("PATH", "HOME", "LANG", "XDG_DATA_HOME", "SPLICE_DATA_DIR", "SPLICE_INDEX_DIR", "SPLICE_MODEL_DIR")
 
 
 def _env(**extra: str) -> dict[str, str]:
