@@ -10,13 +10,16 @@ operator, or a word that goes on with an expression (``if``, ``and``, ...), and 
 its end. One that ends with an opener, an operator or a separator (``compute(`` before ``value)``) takes
 the code after as its operand. A suggestion at the line's indentation in front of code inserts a statement
 into the middle of a line and is dropped, as is a multi-line one (its last line would run into that code).
-The parse check after this step still judges the line's syntax.
+What passes those checks must leave the cursor's line free of syntax errors: the person is editing a line
+of working code, so a suggestion that leaves it broken (``isinstance(item, ⟨property):⟩, staticmethod)):``)
+is wrong however many errors the half-edited line had before.
 """
 
 from __future__ import annotations
 
 from splice.postprocess.base import CompletionContext, DropSuggestion, Suggestion
 from splice.postprocess.indentation import CLOSERS, QUOTES, first_line, last_line
+from splice.postprocess.syntax import document_window, error_spans, parse
 
 # What code after an insertion may begin with: it ends an expression the insertion completes.
 _ENDS_AN_EXPRESSION = frozenset(",)]};:") | frozenset(CLOSERS)
@@ -44,10 +47,23 @@ def fit_mid_line(suggestion: Suggestion, context: CompletionContext) -> Suggesti
     if text and rest and _is_word(text[-1]) and _is_word(rest[0]):
         raise DropSuggestion(f"glues {text[-1:]!r} to the code after it ({rest[:12]!r})")
     end = text.rstrip()[-1:]
-    if end and not (_is_word(end) or end in CLOSERS or end in QUOTES):
-        return suggestion  # ends with an opener, operator or separator: the code after is its operand
-    head = code_after[:1]
-    word = code_after.split(maxsplit=1)[0] if rest[:1].isspace() else ""
-    if head not in _ENDS_AN_EXPRESSION and head not in _OPERATORS and word not in _CONTINUING_WORDS:
-        raise DropSuggestion(f"leaves {code_after[:20]!r} stranded after the insertion")
+    if end and (_is_word(end) or end in CLOSERS or end in QUOTES):
+        head = code_after[:1]
+        word = code_after.split(maxsplit=1)[0] if rest[:1].isspace() else ""
+        if head not in _ENDS_AN_EXPRESSION and head not in _OPERATORS and word not in _CONTINUING_WORDS:
+            raise DropSuggestion(f"leaves {code_after[:20]!r} stranded after the insertion")
+    if _line_has_errors(suggestion, context, before):
+        raise DropSuggestion("leaves the cursor's line with a syntax error")
     return suggestion
+
+
+def _line_has_errors(suggestion: Suggestion, context: CompletionContext, before: str) -> bool:
+    """Whether the cursor's line, with the suggestion in it, holds an ERROR or MISSING node."""
+    window = document_window(context.prefix, context.suffix)
+    tree = parse(context.language, window.source(suggestion.text, suggestion.replace_suffix))
+    if tree is None:
+        return False  # no grammar: the checks above are all there is
+    line_start = window.cursor_byte - len(before.encode())
+    line_end = line_start + len(last_line(window.before + suggestion.text).encode()) + len(
+        first_line(window.after[suggestion.replace_suffix :]).encode())
+    return any(start <= line_end and end >= line_start for start, end in error_spans(tree.root_node))

@@ -140,23 +140,28 @@ def window_tree(language: str, source: str) -> tree_sitter.Tree | None:
 
 
 def error_count(node: tree_sitter.Node) -> int:
-    """ERROR and MISSING nodes under ``node``, descending only into subtrees that hold one.
+    """ERROR and MISSING nodes under ``node`` (see :func:`error_spans`)."""
+    return len(error_spans(node))
+
+
+def error_spans(node: tree_sitter.Node) -> list[tuple[int, int]]:
+    """Byte ranges of the ERROR and MISSING nodes under ``node``, descending only into subtrees that hold one.
 
     A MISSING token of a hidden rule (Python's ``_newline`` between two statements run together on one
     line) is not among its parent's ``children``: a node that has an error none of its children shows
     counts as one error site itself, or ``return a()return b`` would pass as error-free."""
-    count = 0
+    spans = []
     stack = [node]
     while stack:
         current = stack.pop()
         if current.is_error or current.is_missing:
-            count += 1
+            spans.append((current.start_byte, current.end_byte))
         if current.has_error:
             children = current.children
             if not current.is_error and not any(c.has_error or c.is_error or c.is_missing for c in children):
-                count += 1
+                spans.append((current.start_byte, current.end_byte))
             stack.extend(children)
-    return count
+    return spans
 
 
 def enclosing_brace_block(tree: tree_sitter.Tree, cursor_byte: int) -> tree_sitter.Node | None:

@@ -56,3 +56,15 @@ def test_two_statements_run_together_on_one_line_are_a_parse_error() -> None:
                   "return self.original_link is not None\n")
     assert run(reject_parse_errors, "return self._header['FontName']", ctx) is None
     assert run(reject_parse_errors, "return self._header['FontName']\n        ", ctx) is not None
+
+
+def test_a_half_edited_line_must_come_out_whole() -> None:
+    # The person cut an argument out of a working line; the old count of errors is no excuse to keep one.
+    ctx = context("def f(item):\n    if isinstance(item, ", ", staticmethod)):\n        return 1\n")
+    assert run(fit_mid_line, "property):", ctx) is None
+    assert run(fit_mid_line, "(property", ctx) is not None
+
+
+def test_a_line_that_continues_below_is_judged_with_its_continuation() -> None:
+    ctx = context("def f():\n    x = compute(\n        a, ", "c,\n        d,\n    )\n")
+    assert run(fit_mid_line, "b, ", ctx) is not None
