@@ -18,12 +18,20 @@
         └── SourceError                                      (a repository to index is missing or unreadable)
 
 Request failures become error responses through :func:`error_payload`; failures inside notifications are
-logged, and shown to the person where they should know.
+logged, and shown to the person where they should know. The connection answers some messages before any
+handler runs (an unreadable frame, an unknown method, a request before ``initialize``); the codes it
+uses are the constants below, so every JSON-RPC code Splice sends is defined in this module.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INTERNAL_ERROR = -32603
+SERVER_NOT_INITIALIZED = -32002
 
 
 class SpliceError(Exception):

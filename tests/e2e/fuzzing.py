@@ -20,7 +20,7 @@ from typing import Any
 
 from rawpipe import RawServer, frame, message_frame
 
-from splice.server.main import METHODS
+from splice.server.features import FEATURES
 
 PROBE_URI = "file:///fuzz/probe.py"
 PROBE_TEXT = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    \n"
@@ -160,7 +160,7 @@ def _rss_kb(pid: int) -> int:
 def fuzz(messages: int, seed: int, burst: int = 50, env: dict[str, str] | None = None) -> FuzzResult:
     """Send ``messages`` fuzzed messages to a fresh `splice serve` and report what held and what did not."""
     rng = random.Random(seed)
-    methods = sorted(set(METHODS) - ENDING | {"$/cancelRequest", "$/setTrace"})
+    methods = sorted(set(FEATURES.methods) - ENDING | {"$/cancelRequest", "$/setTrace"})
     missing = [m for m in methods if m not in TEMPLATES]
     assert not missing, f"no fuzz template for {missing}"
     result = FuzzResult()

@@ -25,10 +25,10 @@ from splice.config import Settings
 from splice.context.snippets import OpenFileSnippets, SourceDocument
 from splice.documents import DocumentStore, TextDocument
 from splice.engines.base import DocumentObserver, Engine
-from splice.errors import DocumentRejectedError, SpliceError
+from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
 from splice.logging import get_logger
-from splice.server.connection import INVALID_REQUEST, SERVER_NOT_INITIALIZED, Connection
+from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
 from splice.server.retrieval import ServerRetrieval
 from splice.telemetry.clock import Clock, SystemClock

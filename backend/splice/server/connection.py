@@ -1,9 +1,10 @@
 """The JSON-RPC connection: frames in, routed messages, tasks per request, replies out.
 
 Notifications and lifecycle requests run in arrival order, on the reader's own loop iteration, so a
-``didChange`` is always applied before a completion that follows it. Requests in :data:`CONCURRENT` run as
-tasks, kept in a map from request id, so ``$/cancelRequest`` cancels the real work; a cancelled request is
-answered with RequestCancelled (-32800). Method dispatch goes through ``jsonrpcserver``.
+``didChange`` is always applied before a completion that follows it. Requests declared concurrent in
+:mod:`splice.server.features` run as tasks, kept in a map from request id, so ``$/cancelRequest`` cancels
+the real work; a cancelled request is answered with RequestCancelled (-32800). Method dispatch goes through
+``jsonrpcserver``.
 """
 
 from __future__ import annotations
@@ -12,25 +13,29 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonrpcserver import Error, Result, Success
 from jsonrpcserver.async_main import dispatch_to_serializable
 
-from splice.errors import InvalidParamsError, RequestCancelledError, SpliceError, error_payload
+from splice.errors import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    InvalidParamsError,
+    RequestCancelledError,
+    SpliceError,
+    error_payload,
+)
 from splice.logging import get_logger
 from splice.protocol.framing import FrameParser, FrameWriter
 
+if TYPE_CHECKING:
+    from splice.server.features import Features
+
 log = get_logger()
 
-# Requests that may run long and are therefore cancellable tasks.
-CONCURRENT = frozenset({"textDocument/inlineCompletion", "textDocument/completion"})
-# Requests allowed before ``initialize`` and after ``shutdown``.
-SERVER_NOT_INITIALIZED = -32002
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INTERNAL_ERROR = -32603
-PARSE_ERROR = -32700
 
 
 def valid_id(value: Any) -> bool:
@@ -46,7 +51,7 @@ def request_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitabl
 
     async def wrapper(server: Any, /, *args: Any, **params: Any) -> Result:
         if args:
-            return Error(-32602, "params must be an object, not an array")
+            return Error(InvalidParamsError.code, "params must be an object, not an array")
         try:
             return Success(await fn(server, params))
         except SpliceError as exc:
@@ -108,10 +113,11 @@ def _named(wrapper: Callable[..., Awaitable[Result]], fn: Callable[..., Any]) ->
 class Connection:
     """Reads frames from ``reader``, dispatches them to ``methods`` with ``server`` as context."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: FrameWriter, methods: dict[str, Handler], server: Any):
+    def __init__(self, reader: asyncio.StreamReader, writer: FrameWriter, features: Features, server: Any):
         self.reader = reader
         self.writer = writer
-        self.methods = methods
+        self.features = features
+        self.methods = features.methods
         self.server = server
         self.parser = FrameParser()
         self.tasks: dict[Any, asyncio.Task[None]] = {}
@@ -228,7 +234,7 @@ class Connection:
             else:
                 self.cancel(message.get("params"))
             return
-        if is_request and method in CONCURRENT:
+        if is_request and method in self.features.concurrent:
             request_id = message["id"]
             task = asyncio.create_task(self._dispatch(message, time.perf_counter()))
             self.tasks[request_id] = task
@@ -256,7 +262,7 @@ class Connection:
             self.reply_error(request_id, exc.code, exc.message)
         elif task.exception() is not None:
             log.error("request_crashed", id=request_id, error=repr(task.exception()))
-            self.reply_error(request_id, -32603, f"Internal error: {task.exception()!r}")
+            self.reply_error(request_id, INTERNAL_ERROR, f"Internal error: {task.exception()!r}")
 
     async def _dispatch(self, message: dict[str, Any], arrived: float | None = None) -> None:
         response = await dispatch_to_serializable(

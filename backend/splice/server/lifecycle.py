@@ -1,4 +1,4 @@
-"""``initialize``, ``initialized``, ``shutdown`` and ``exit``: capabilities, negotiation and the end."""
+"""``initialize``, ``initialized``, ``shutdown`` and ``exit``: negotiation, the capabilities reply, and the end."""
 
 from __future__ import annotations
 
@@ -6,31 +6,7 @@ from typing import Any
 
 from splice import __version__
 from splice.server.connection import notification_handler, request_handler
-from splice.server.feedback import ACCEPT_COMMAND
 from splice.server.params import field
-
-TEXT_DOCUMENT_SYNC_INCREMENTAL = 2
-
-
-def capabilities(encoding: str) -> dict[str, Any]:
-    """What Splice offers, in LSP 3.18 terms."""
-    return {
-        "positionEncoding": encoding,
-        "textDocumentSync": {
-            "openClose": True,
-            "change": TEXT_DOCUMENT_SYNC_INCREMENTAL,
-            "save": {"includeText": False},
-        },
-        "inlineCompletionProvider": {"workDoneProgress": False},
-        # No space: a trigger on every space asks for a suggestion after each word, nearly always unwanted.
-        "completionProvider": {"resolveProvider": False, "triggerCharacters": [".", "("]},
-        # Completion-menu editors (Neovim, Emacs, Helix) report an accept by running the item's command.
-        "executeCommandProvider": {"commands": [ACCEPT_COMMAND]},
-        "workspace": {"workspaceFolders": {"supported": True, "changeNotifications": False}},
-        "experimental": {"splice": {"version": __version__, "notifications": [
-            "splice/didShowCompletion", "splice/didAcceptCompletion", "splice/didRejectCompletion", "splice/status",
-        ]}},
-    }
 
 
 def negotiate_encoding(params: dict[str, Any]) -> str:
@@ -44,7 +20,9 @@ async def initialize(server: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Negotiate encodings, read initialization options, and start the engine."""
     encoding = negotiate_encoding(params)
     await server.initialize(params, encoding)
-    return {"capabilities": capabilities(encoding), "serverInfo": {"name": "splice", "version": __version__}}
+    # The capabilities come from the connection's feature set: what is advertised is what is served.
+    capabilities = server.connection.features.capabilities(encoding)
+    return {"capabilities": capabilities, "serverInfo": {"name": "splice", "version": __version__}}
 
 
 @notification_handler

@@ -16,32 +16,13 @@ from typing import BinaryIO
 from splice import config
 from splice.logging import configure, get_logger
 from splice.protocol.framing import FrameWriter
-from splice.server import completion, feedback, lifecycle, textsync
 from splice.server.app import LanguageServer
-from splice.server.connection import Connection, Handler
+from splice.server.connection import Connection
+from splice.server.features import FEATURES
 
 log = get_logger()
 
 SWITCH_INTERVAL_S = 0.001
-
-METHODS: dict[str, Handler] = {
-    "initialize": lifecycle.initialize,
-    "initialized": lifecycle.initialized,
-    "shutdown": lifecycle.shutdown,
-    "exit": lifecycle.exit_,
-    "textDocument/didOpen": textsync.did_open,
-    "textDocument/didChange": textsync.did_change,
-    "textDocument/didSave": textsync.did_save,
-    "textDocument/didClose": textsync.did_close,
-    "workspace/didChangeConfiguration": textsync.did_change_configuration,
-    "textDocument/inlineCompletion": completion.inline_completion,
-    "textDocument/completion": completion.completion,
-    "splice/didShowCompletion": feedback.did_show_completion,
-    "splice/didAcceptCompletion": feedback.did_accept_completion,
-    "splice/didRejectCompletion": feedback.did_reject_completion,
-    "workspace/executeCommand": feedback.execute_command,
-}
-
 
 def protect_stdout() -> BinaryIO:
     """A private handle on the real stdout for protocol frames; fd 1 and ``sys.stdout`` now go to stderr."""
@@ -65,7 +46,7 @@ def _pump_stdin(loop: asyncio.AbstractEventLoop, reader: asyncio.StreamReader, f
 
 async def serve_streams(reader: asyncio.StreamReader, output: BinaryIO, server: LanguageServer) -> int:
     """Serve one connection until ``exit``, stdin EOF or the editor's death; return the exit code."""
-    connection = Connection(reader, FrameWriter(output), METHODS, server)
+    connection = Connection(reader, FrameWriter(output), FEATURES, server)
     server.connection = connection
     try:
         await connection.run()
