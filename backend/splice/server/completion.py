@@ -7,11 +7,14 @@ carries ``data.completionId`` so the editor's show/accept/reject notifications c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice.server.connection import request_handler
 from splice.server.feedback import accept_command
 from splice.server.params import field, position
+
+if TYPE_CHECKING:
+    from splice.server.app import LanguageServer
 
 INVOKED = 1
 # A piece of code, not a word of prose: editors sort and mark Text items as plain words from the buffer.
@@ -20,7 +23,7 @@ PLAIN_TEXT = 1
 
 
 @request_handler
-async def inline_completion(server: Any, params: dict[str, Any]) -> dict[str, Any]:
+async def inline_completion(server: LanguageServer, params: dict[str, Any]) -> dict[str, Any]:
     """Suggest the middle at the cursor as inline (ghost) text."""
     uri = field(params, "textDocument", "uri", kind=str)
     line, character = position(params, "position")
@@ -42,7 +45,7 @@ async def inline_completion(server: Any, params: dict[str, Any]) -> dict[str, An
 
 
 @request_handler
-async def completion(server: Any, params: dict[str, Any]) -> dict[str, Any]:
+async def completion(server: LanguageServer, params: dict[str, Any]) -> dict[str, Any]:
     """Offer the suggestion as a completion item with a ``textEdit``, for editors without inline text."""
     uri = field(params, "textDocument", "uri", kind=str)
     line, character = position(params, "position")

@@ -32,6 +32,7 @@ from splice.logging import get_logger
 from splice.protocol.framing import FrameParser, FrameWriter
 
 if TYPE_CHECKING:
+    from splice.server.app import LanguageServer
     from splice.server.features import Features
 
 log = get_logger()
@@ -113,7 +114,7 @@ def _named(wrapper: Callable[..., Awaitable[Result]], fn: Callable[..., Any]) ->
 class Connection:
     """Reads frames from ``reader``, dispatches them to ``methods`` with ``server`` as context."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: FrameWriter, features: Features, server: Any):
+    def __init__(self, reader: asyncio.StreamReader, writer: FrameWriter, features: Features, server: LanguageServer):
         self.reader = reader
         self.writer = writer
         self.features = features

@@ -9,7 +9,7 @@ person picks the item, and which is recorded as ``splice/didAcceptCompletion``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice.errors import InvalidParamsError
 from splice.logging import get_logger
@@ -17,12 +17,15 @@ from splice.protocol.schema import validate_params
 from splice.server.connection import notification_handler, request_handler
 from splice.server.params import field
 
+if TYPE_CHECKING:
+    from splice.server.app import LanguageServer
+
 log = get_logger()
 
 ACCEPT_COMMAND = "splice.acceptCompletion"
 
 
-def _record(server: Any, method: str, params: dict[str, Any]) -> str:
+def _record(server: LanguageServer, method: str, params: dict[str, Any]) -> str:
     validate_params(method, params)
     completion_id = params["completionId"]
     issued = server.issued.get(completion_id)
@@ -35,19 +38,19 @@ def _record(server: Any, method: str, params: dict[str, Any]) -> str:
 
 
 @notification_handler
-async def did_show_completion(server: Any, params: dict[str, Any]) -> None:
+async def did_show_completion(server: LanguageServer, params: dict[str, Any]) -> None:
     """The editor displayed a suggestion."""
     server.telemetry.shown(_record(server, "splice/didShowCompletion", params))
 
 
 @notification_handler
-async def did_accept_completion(server: Any, params: dict[str, Any]) -> None:
+async def did_accept_completion(server: LanguageServer, params: dict[str, Any]) -> None:
     """The person accepted a suggestion, wholly or ``acceptedLength`` characters of it."""
     server.telemetry.accepted(_record(server, "splice/didAcceptCompletion", params), params.get("acceptedLength"))
 
 
 @notification_handler
-async def did_reject_completion(server: Any, params: dict[str, Any]) -> None:
+async def did_reject_completion(server: LanguageServer, params: dict[str, Any]) -> None:
     """The person dismissed a suggestion or typed past it."""
     server.telemetry.rejected(_record(server, "splice/didRejectCompletion", params), params.get("reason"))
 
@@ -59,7 +62,7 @@ def accept_command(completion_id: str) -> dict[str, Any]:
 
 
 @request_handler
-async def execute_command(server: Any, params: dict[str, Any]) -> None:
+async def execute_command(server: LanguageServer, params: dict[str, Any]) -> None:
     """Run a command of Splice's: the accept of a completion item, sent by completion-menu editors."""
     command = field(params, "command", kind=str)
     if command != ACCEPT_COMMAND:

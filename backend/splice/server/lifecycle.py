@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice import __version__
 from splice.server.connection import notification_handler, request_handler
 from splice.server.params import field
+
+if TYPE_CHECKING:
+    from splice.server.app import LanguageServer
 
 
 def negotiate_encoding(params: dict[str, Any]) -> str:
@@ -16,28 +19,29 @@ def negotiate_encoding(params: dict[str, Any]) -> str:
 
 
 @request_handler
-async def initialize(server: Any, params: dict[str, Any]) -> dict[str, Any]:
+async def initialize(server: LanguageServer, params: dict[str, Any]) -> dict[str, Any]:
     """Negotiate encodings, read initialization options, and start the engine."""
     encoding = negotiate_encoding(params)
     await server.initialize(params, encoding)
     # The capabilities come from the connection's feature set: what is advertised is what is served.
+    assert server.connection is not None  # a request arrives only through a connection
     capabilities = server.connection.features.capabilities(encoding)
     return {"capabilities": capabilities, "serverInfo": {"name": "splice", "version": __version__}}
 
 
 @notification_handler
-async def initialized(server: Any, params: dict[str, Any]) -> None:
+async def initialized(server: LanguageServer, params: dict[str, Any]) -> None:
     """Flush messages queued while initializing (configuration problems, for instance)."""
     server.on_initialized()
 
 
 @request_handler
-async def shutdown(server: Any, params: dict[str, Any]) -> None:
+async def shutdown(server: LanguageServer, params: dict[str, Any]) -> None:
     """Stop accepting requests; ``exit`` follows."""
     await server.shutdown()
 
 
 @notification_handler
-async def exit_(server: Any, params: dict[str, Any]) -> None:
+async def exit_(server: LanguageServer, params: dict[str, Any]) -> None:
     """Leave with 0 after ``shutdown``, 1 otherwise, as the specification says."""
     server.exit()

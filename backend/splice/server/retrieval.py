@@ -28,6 +28,7 @@ from splice.server.params import uri_to_path
 if TYPE_CHECKING:
     from splice.context.prompt import Snippet
     from splice.retrieval.live import Retrieval
+    from splice.server.app import LanguageServer
 
 log = get_logger()
 
@@ -42,7 +43,7 @@ async def _nothing() -> tuple[Snippet, ...]:
 class ServerRetrieval:
     """Retrieval state of one server."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: LanguageServer) -> None:
         self.server = server
         self.retrieval: Retrieval | None = None
         self.work_done_progress = False

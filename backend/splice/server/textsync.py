@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice.server.connection import notification_handler
 from splice.server.params import field
 
+if TYPE_CHECKING:
+    from splice.server.app import LanguageServer
+
 
 @notification_handler
-async def did_open(server: Any, params: dict[str, Any]) -> None:
+async def did_open(server: LanguageServer, params: dict[str, Any]) -> None:
     """Track a newly opened document."""
     uri = field(params, "textDocument", "uri", kind=str)
     server.documents.open(
@@ -22,7 +25,7 @@ async def did_open(server: Any, params: dict[str, Any]) -> None:
 
 
 @notification_handler
-async def did_change(server: Any, params: dict[str, Any]) -> None:
+async def did_change(server: LanguageServer, params: dict[str, Any]) -> None:
     """Apply full or incremental changes in order."""
     uri = field(params, "textDocument", "uri", kind=str)
     version = field(params, "textDocument", "version", kind=int, optional=True) or 0
@@ -32,7 +35,7 @@ async def did_change(server: Any, params: dict[str, Any]) -> None:
 
 
 @notification_handler
-async def did_save(server: Any, params: dict[str, Any]) -> None:
+async def did_save(server: LanguageServer, params: dict[str, Any]) -> None:
     """Refresh what the engine knows of the saved file."""
     uri = field(params, "textDocument", "uri", kind=str)
     text = field(params, "text", kind=str, optional=True)
@@ -42,7 +45,7 @@ async def did_save(server: Any, params: dict[str, Any]) -> None:
 
 
 @notification_handler
-async def did_close(server: Any, params: dict[str, Any]) -> None:
+async def did_close(server: LanguageServer, params: dict[str, Any]) -> None:
     """Forget the document; the engine falls back to what is on disk."""
     uri = field(params, "textDocument", "uri", kind=str)
     server.documents.close(uri)
@@ -50,6 +53,6 @@ async def did_close(server: Any, params: dict[str, Any]) -> None:
 
 
 @notification_handler
-async def did_change_configuration(server: Any, params: dict[str, Any]) -> None:
+async def did_change_configuration(server: LanguageServer, params: dict[str, Any]) -> None:
     """Apply new settings; invalid ones are shown and the previous value stays."""
     server.configure(params.get("settings"), source="workspace/didChangeConfiguration")
