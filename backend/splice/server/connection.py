@@ -186,7 +186,7 @@ class Connection:
         request (when it is one, with a usable id) gets an InternalError answer."""
         try:
             await self.route(message)
-        except (Exception, RecursionError) as exc:
+        except Exception as exc:  # RecursionError included
             log.exception("message_crashed", method=str(message.get("method"))[:80]
                           if isinstance(message, dict) else None)
             request_id = message.get("id") if isinstance(message, dict) and "method" in message else None
