@@ -2,11 +2,10 @@
 
 Another document's completion must never wait for this document's derived data: lexing a 2 MB file takes
 seconds. A :class:`DerivedCache` builds small texts inline (cheaper than a thread hand-off) and larger ones
-on one background thread, serving the previous value until the new one is ready. Building starts when a
-value is first asked for, not on every change: a document being typed in is no context source for itself,
-and lexing it on each keystroke would keep a core busy for nothing. Texts above
-``max_chars`` get no value at all: the workspace walk skips files of that size too, so an open document
-that large is no context source, and its memory stays that of its text.
+on one background thread, serving the previous value until the new one is ready; texts above
+``max_chars`` (for open documents :data:`CONTEXT_SOURCE_MAX_CHARS`) get no value at all. Building starts
+when a value is first asked for, not on every change: a document being typed in is no context source for
+itself, and lexing it on each keystroke would keep a core busy for nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +22,10 @@ log = get_logger()
 T = TypeVar("T")
 
 INLINE_CHARS = 32 * 1024  # built on the caller's thread: at most a few milliseconds
+# An open document larger than this is no context source for other documents: its derived data would cost
+# tens of times its size in memory and seconds of CPU, for windows that rarely beat the nearer code.
+# (Its copy on disk, if the workspace walk indexed one, still serves.)
+CONTEXT_SOURCE_MAX_CHARS = 256 * 1024
 
 
 class DerivedCache(Generic[T]):

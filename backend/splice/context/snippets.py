@@ -5,7 +5,7 @@ just before the cursor (and the line after it). Windows are scored through an in
 identifier part to window, so only windows that share something with the query cost anything; the best
 non-overlapping ones are kept, ties broken by path and line so the choice is deterministic. Windows are
 cached per document text, so a keystroke costs only the scoring; a large document's windows are cut on a
-background thread (:mod:`splice.derived`) and one past the workspace walk's file-size limit has none, so
+background thread (:mod:`splice.derived`) and one past ``CONTEXT_SOURCE_MAX_CHARS`` has none, so
 no completion waits for another document's size.
 """
 
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from splice.context.identifiers import identifier_parts, line_parts
 from splice.context.prompt import Snippet
-from splice.derived import DerivedCache
-from splice.workspace import WalkLimits, shared_text
+from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
+from splice.workspace import shared_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,7 +66,7 @@ class OpenFileSnippets:
 
     def __init__(self, window_lines: int = 20) -> None:
         self.window_lines = window_lines
-        self._indexes: DerivedCache[_Index] = DerivedCache(self._index_of, max_chars=WalkLimits().max_file_bytes,
+        self._indexes: DerivedCache[_Index] = DerivedCache(self._index_of, max_chars=CONTEXT_SOURCE_MAX_CHARS,
                                                            name="splice-open-windows")
         self._paths: dict[str, str] = {}  # key -> the path its windows were redacted for
         self._answers: dict[tuple[object, ...], list[Snippet]] = {}

@@ -233,13 +233,13 @@ class LanguageServer:
 
     # Documents -------------------------------------------------------------------------------------------
 
-    def document_updated(self, uri: str) -> None:
-        """Let the engine and the repository index learn the document's new text."""
+    def document_updated(self, uri: str, *, saved: bool = False) -> None:
+        """Let the engine and the repository index learn the document's new text (``saved``: on disk too)."""
         doc = self.documents.get(uri)
         # Normalised once per change: the engine and the index both read "\n" line ends.
         text = doc.text.replace("\r\n", "\n")
         self._observe(doc, text)
-        self.retrieval.document_changed(uri, text)
+        self.retrieval.document_changed(uri, text, saved=saved)
         edit = doc.last_edit
         if edit is not None:
             cursor = edit.begin + len(edit.inserted)

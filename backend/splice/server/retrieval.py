@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = get_logger()
 
 UPDATE_DELAY_S = 0.3  # a burst of keystrokes re-indexes the file once
+LIVE_UPDATE_MAX_CHARS = 128 * 1024  # above this, unsaved text is indexed on save only
 _PROGRESS_INTERVAL_S = 0.25
 
 
@@ -216,8 +217,11 @@ class ServerRetrieval:
             return ()
         return tuple(found)
 
-    def document_changed(self, uri: str, text: str) -> None:
-        """Re-index the document shortly (a burst of changes is indexed once)."""
+    def document_changed(self, uri: str, text: str, *, saved: bool = False) -> None:
+        """Re-index the document shortly (a burst of changes is indexed once).
+
+        A large document's unsaved text is indexed when it is saved, not after every pause in typing:
+        chunking and embedding it again each time would keep a core busy while the person types."""
         retrieval = self.retrieval
         path = uri_to_path(uri)
         if retrieval is None or retrieval.root is None or path is None:
@@ -226,6 +230,8 @@ class ServerRetrieval:
 
         if len(text) > MAX_FILE_BYTES:
             return  # the workspace walk does not index a file this large either
+        if len(text) > LIVE_UPDATE_MAX_CHARS and not saved:
+            return
         pending = self._updates.pop(uri, None)
         if pending is not None:
             pending.cancel()

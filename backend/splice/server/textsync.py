@@ -41,7 +41,7 @@ async def did_save(server: LanguageServer, params: dict[str, Any]) -> None:
     text = field(params, "text", kind=str, optional=True)
     if text is not None:
         server.documents.change(uri, server.documents.get(uri).version, [{"text": text}], server.encoding)
-    server.document_updated(uri)
+    server.document_updated(uri, saved=True)
 
 
 @notification_handler

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from splice.config import Settings
 from splice.context.prompt import Snippet
-from splice.server.retrieval import ServerRetrieval
+from splice.server.retrieval import LIVE_UPDATE_MAX_CHARS, ServerRetrieval
 
 SNIPPET = Snippet(path="lib.py", text="def helper():\n    pass\n", start_line=0, end_line=2, score=1.0,
                   source="retrieval")
@@ -52,3 +53,15 @@ async def test_a_request_elsewhere_searches_for_itself() -> None:
     await retrieval._prefetched["file:///w/a.py"][1]  # the prefetch ran, and was not what answered
     assert len(counting.queries) == 2
     assert counting.queries[0] != counting.queries[1]
+
+
+async def test_a_large_document_is_reindexed_on_save_not_on_every_change() -> None:
+    retrieval, counting = service()
+    counting.root = Path("/w")  # type: ignore[attr-defined]
+    small, large = "x = 1\n", "x = 1\n" * (LIVE_UPDATE_MAX_CHARS // 6 + 1)
+    retrieval.document_changed("file:///w/small.py", small)
+    retrieval.document_changed("file:///w/large.py", large)
+    assert set(retrieval._updates) == {"file:///w/small.py"}
+    retrieval.document_changed("file:///w/large.py", large, saved=True)
+    assert set(retrieval._updates) == {"file:///w/small.py", "file:///w/large.py"}
+    retrieval.close()

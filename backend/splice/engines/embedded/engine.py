@@ -8,7 +8,7 @@ agreement on both sides of the cursor and fit with the document. Construction is
 ``start`` indexes the workspace on a daemon thread so the server can answer ``initialize`` at once, and until
 the index is ready the document-level caches still answer. Open documents are kept as live text and lexed
 lazily, a large one on a background thread (:mod:`splice.derived`), so neither ``document_changed`` nor
-another document's completion waits for it; one past the walk's file-size limit is no context source.
+another document's completion waits for it; one past ``CONTEXT_SOURCE_MAX_CHARS`` is no context source.
 ``generate`` runs its CPU work in a worker thread so the event loop stays responsive.
 """
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from splice.derived import DerivedCache
+from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
 from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text
@@ -81,7 +81,7 @@ class EmbeddedEngine:
         # Live text of open documents, most recently changed last; lexed on first use.
         self._open: OrderedDict[str, str] = OrderedDict()
         self._open_corpora: DerivedCache[TokenCorpus] = DerivedCache(
-            self._lexed, max_chars=self._walk_limits.max_file_bytes, name="splice-open-lexer")
+            self._lexed, max_chars=CONTEXT_SOURCE_MAX_CHARS, name="splice-open-lexer")
         self._excluded: dict[str, bool] = {}
 
     @property
@@ -165,7 +165,8 @@ class EmbeddedEngine:
         of all open documents (whose disk copies the project level must skip)."""
         with self._lock:
             items = list(self._open.items())
-        paths = frozenset(path for path, _ in items)
+        # Another document too large to be a context source keeps its disk copy in the project level.
+        paths = frozenset(path for path, text in items if len(text) <= CONTEXT_SOURCE_MAX_CHARS or path == current)
         corpora: list[TokenCorpus] = []
         for path, text in reversed(items):
             if len(corpora) >= self._max_open_documents:
