@@ -135,7 +135,8 @@ def parse(language: str, source: str) -> tree_sitter.Tree | None:
 
 @functools.lru_cache(maxsize=32)
 def window_tree(language: str, source: str) -> tree_sitter.Tree | None:
-    """:func:`parse`, remembering recent windows: every candidate for a request shares one."""
+    """:func:`parse`, remembering recent windows (every candidate for a request shares one) and candidates
+    (the mid-line step and the parse check parse the same insertion)."""
     return parse(language, source)
 
 
