@@ -168,10 +168,11 @@ class FrameParser:
 
     def _give_back_header(self, body: bytes) -> None:
         """A Content-Length that was too long swallows the start of the next message's header: give those
-        bytes back so the next message still arrives. The header may be cut off by the body's end, so a
-        tail that could begin ``Content-Length:`` counts too."""
+        bytes back so the next message still arrives. A whole header line inside the body was found before
+        the body was taken (``_RAW_HEADER``), so only one cut off by the body's end is left to find: it lies in
+        the last few bytes, and a tail that could begin ``Content-Length:`` counts too."""
         lowered = body.lower()
-        for at in range(1, len(body)):
+        for at in range(max(1, len(body) - _RAW_HEADER_SPAN), len(body)):
             if lowered[at] != ord("c"):
                 continue
             tail = lowered[at : at + len(_HEADER_NAME)]

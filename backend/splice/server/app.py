@@ -129,7 +129,7 @@ class LanguageServer:
         self.initialized = True
         parent = params.get("processId")
         if isinstance(parent, int) and not isinstance(parent, bool) and parent > 0:
-            self._watch = asyncio.create_task(self._watch_parent(parent))
+            self._watch = asyncio.create_task(self.watch_editor(parent))
         log.info("initialized", root=self.root, encoding=encoding, engine=self.settings.engine,
                  client=params.get("clientInfo"))
 
@@ -158,7 +158,8 @@ class LanguageServer:
         if self.connection is not None:
             self.connection.close()
 
-    async def _watch_parent(self, pid: int) -> None:
+    async def watch_editor(self, pid: int) -> None:
+        """Exit once the editor's process ``pid`` is gone, so that Splice never outlives it."""
         while True:
             await asyncio.sleep(_PARENT_POLL_SECONDS)
             try:

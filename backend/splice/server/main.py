@@ -24,6 +24,7 @@ log = get_logger()
 
 SWITCH_INTERVAL_S = 0.001
 
+
 def protect_stdout() -> BinaryIO:
     """A private handle on the real stdout for protocol frames; fd 1 and ``sys.stdout`` now go to stderr."""
     protocol_fd = os.dup(1)
@@ -66,7 +67,7 @@ async def _serve_stdio(settings: config.Settings, problems: list[str], editor_pi
     watch = None
     if editor_pid is not None:
         # The same watch as initialize's processId, started now: the editor may die before it sends that.
-        watch = loop.create_task(server._watch_parent(editor_pid))
+        watch = loop.create_task(server.watch_editor(editor_pid))
     try:
         return await serve_streams(reader, output, server)
     finally:

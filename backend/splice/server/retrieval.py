@@ -26,6 +26,7 @@ from splice.logging import get_logger
 from splice.server.params import uri_to_path
 
 if TYPE_CHECKING:
+    from splice.config import Settings
     from splice.context.prompt import Snippet
     from splice.retrieval.live import Retrieval
     from splice.server.app import LanguageServer
@@ -62,7 +63,7 @@ class ServerRetrieval:
         if self._task is None and self.server.settings.retrieval_deadline_ms > 0:
             self._task = asyncio.get_running_loop().create_task(self._open(self._generation))
 
-    def settings_changed(self, before: Any, after: Any) -> None:
+    def settings_changed(self, before: Settings, after: Settings) -> None:
         """Switch to the index the new settings name, if it is another one."""
         keys = ("tenant", "artifacts_dir", "retrieval_deadline_ms")
         if all(getattr(before, k) == getattr(after, k) for k in keys) or self._task is None:
@@ -70,15 +71,18 @@ class ServerRetrieval:
         self._generation += 1
         old, self.retrieval = self.retrieval, None
         self._prefetched.clear()
-        for handle in self._updates.values():
-            handle.cancel()
-        self._updates.clear()
+        self._cancel_updates()
         self._task.cancel()
         self._task = None
         if old is not None:
             self._close_later(old)
         log.info("retrieval.switched", tenant=after.tenant or None)
         self.start()
+
+    def _cancel_updates(self) -> None:
+        for handle in self._updates.values():
+            handle.cancel()
+        self._updates.clear()
 
     def _close_later(self, retrieval: Retrieval) -> None:
         """Close a replaced index once the searches and updates still using it have had time to end."""
@@ -254,6 +258,4 @@ class ServerRetrieval:
     def close(self) -> None:
         """Stop background work; the index file stays consistent (every write is a transaction)."""
         self._closed = True
-        for handle in self._updates.values():
-            handle.cancel()
-        self._updates.clear()
+        self._cancel_updates()
