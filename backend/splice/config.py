@@ -116,6 +116,9 @@ class Settings:
     telemetry_store_text: bool = False  # opt-in: keep (redacted) prompts and suggestions for `splice replay`
     telemetry_max_mb: int = 64  # the database is kept below this size; the oldest events go first
     data_dir: str = ""  # where the telemetry database lives; "" is the platform's user data directory
+    # Set by `splice eval --via stdio` only: the hidden lines of the run (a JSON file). Every engine request
+    # is checked against it, and the repository index holds nothing but the masked copies on disk.
+    evaluation_guard: str = ""
 
 
 # Per field: (check, what a valid value looks like).
@@ -146,6 +149,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "telemetry_store_text": (lambda v: isinstance(v, bool), "true or false"),
     "telemetry_max_mb": (lambda v: 1 <= v <= 65536, "an integer from 1 to 65536"),
     "data_dir": (lambda v: directory(v) is not None, "a directory path"),
+    "evaluation_guard": (lambda v: v == "" or directory(v) is not None, "a file path"),
 }
 
 # Spellings of a boolean accepted from environment variables.

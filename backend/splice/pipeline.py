@@ -8,16 +8,16 @@ the result for logs and ``--explain``.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from splice.config import Settings
 from splice.context.builder import Cursor, PromptBuilder
-from splice.context.prompt import Snippet
-from splice.context.snippets import SourceDocument
+from splice.context.prompt import FimPrompt
+from splice.context.sources import SnippetQuery, SnippetSource, collect
+from splice.context.tokens import TokenCounter
 from splice.documents import indent_unit
-from splice.engines.base import Engine, GenerationRequest
-from splice.engines.fallback import FallbackEngine
+from splice.engines.base import Candidate, Engine, GenerationRequest
 from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
 from splice.postprocess.chain import default_chain
 from splice.postprocess.mode import is_multiline_position
@@ -39,13 +39,9 @@ class CompletionInput:
     suffix: str
     eol: str = "\n"
     invoked: bool = False  # the person asked explicitly, rather than typing
-    others: tuple[SourceDocument, ...] = ()
-    extra_snippets: tuple[Snippet, ...] = ()
     repo: str = ""
     document_path: str | None = None  # absolute path on disk, for engines that index the workspace
-    # Snippets still being searched for (repository retrieval on a worker thread), awaited once the rest of
-    # the prompt is ready.
-    pending_snippets: Awaitable[tuple[Snippet, ...]] | None = None
+    key: str = ""  # the document's key among the open ones (its URI in the server); else its path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,63 +68,41 @@ class CompletionResult:
     dropped: list[str] = field(default_factory=list)
     skipped: str | None = None
     typed_ahead: bool = False  # served from the rest of the previous suggestion
+    candidates: tuple[str, ...] = ()  # what the engine proposed, before post-processing (for evaluation)
 
 
 class CompletionPipeline:
-    """Context → engine → processor chain for one configuration."""
+    """Context → engine → processor chain for one configuration.
+
+    ``sources`` are searched for every request that reaches the engine: each search starts before the
+    windows are laid out and is awaited under the retrieval deadline, so a slow one costs its snippets,
+    never the completion. Their order is the order their snippets claim the budget."""
 
     def __init__(self, settings: Settings, builder: PromptBuilder, engine: Engine,
-                 chain: tuple[Processor, ...] | None = None) -> None:
+                 chain: tuple[Processor, ...] | None = None, *, sources: Sequence[SnippetSource] = ()) -> None:
         self.settings = settings
         self.builder = builder
         self.engine = engine
         self.chain = chain if chain is not None else default_chain()
+        self.sources = tuple(sources)
         self.typeahead = TypeaheadCache()
 
     async def complete(self, request: CompletionInput) -> CompletionResult:
         """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
-        try:
-            return await self._complete(request)
-        finally:
-            # A search the request did not wait for (skipped, typed ahead, failed) is closed here once.
-            _discard(request.pending_snippets)
-
-    async def _complete(self, request: CompletionInput) -> CompletionResult:
-        result = CompletionResult(engine=self.engine.name)
         started = time.perf_counter()
         prefix = request.prefix.replace("\r\n", "\n")
         suffix = request.suffix.replace("\r\n", "\n")
-        if not request.invoked:
-            if suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
-                result.skipped = "cursor inside a word"
-                return result
-            line_end = suffix.find("\n")
-            if not set(suffix[: line_end if line_end >= 0 else len(suffix)]) <= _CLOSING_TAIL:
-                result.skipped = "code after the cursor on its line"
-                return result
-        key = request.document_path or request.path
+        result = CompletionResult(engine=self.engine.name)
+        skipped = None if request.invoked else _skip_reason(prefix, suffix)
+        if skipped is not None:
+            result.skipped = skipped
+            return result
+        key = request.key or request.document_path or request.path
         # Asked for explicitly, the person wants the engine's answer now, not a remembered one.
-        remainder = None if request.invoked else self.typeahead.lookup(key, prefix, suffix)
-        if remainder is not None:
-            # The person is typing what the last suggestion proposed: the rest of it still stands.
-            result.engine, result.sources, result.multiline = remainder.engine, remainder.sources, remainder.multiline
-            result.typed_ahead = True
-            for text, replace, score in remainder.proposals[: 3 if request.invoked else 1]:
-                result.proposals.append(
-                    Proposal(text=_with_eol(text, request.eol), replace_suffix=replace, score=score)
-                )
-            # The same stages as every answer (dashboards compare them), those that did not run at zero.
-            result.timings_ms = {"context": 0.0, "engine": 0.0, "postprocess": 0.0,
-                                 "total": round((time.perf_counter() - started) * 1000, 3)}
+        if not request.invoked and self._typed_ahead(result, key, prefix, suffix, request.eol, started):
             return result
         multiline = is_multiline_position(prefix, suffix, request.language)
-        cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
-        draft = self.builder.draft(cursor, request.others)
-        extra = request.extra_snippets
-        if request.pending_snippets is not None:
-            # A repository search started before this call ran beside the work above.
-            extra = (*extra, *await request.pending_snippets)
-        prompt = self.builder.finish(draft, extra, repo=request.repo)
+        prompt = await self._prompt(request, key, prefix, suffix)
         result.multiline, result.prompt_tokens, result.sources = multiline, prompt.prompt_tokens, prompt.sources
         built = time.perf_counter()
 
@@ -140,14 +114,55 @@ class CompletionPipeline:
         )
         candidates = await self.engine.generate(generation)
         generated = time.perf_counter()
-        if isinstance(self.engine, FallbackEngine):
-            result.engine = candidates[0].origin if candidates else self.engine.last_origin
-            result.fallback = candidates[0].fallback if candidates else self.engine.last_fallback
+        result.candidates = tuple(candidate.text for candidate in candidates)
+        result.engine, result.fallback = self.engine.answered_by()
+        if candidates and candidates[0].origin:
+            result.engine, result.fallback = candidates[0].origin, candidates[0].fallback
 
         context = CompletionContext(
             prefix=prefix, suffix=suffix, language=request.language, multiline=multiline,
             indent_unit=indent_unit(prefix[-2500:] + suffix[:1500]), stop=prompt.stop,
         )
+        remembered = self._post_process(result, candidates, context, request)
+        self.typeahead.remember(key, prefix, suffix, remembered, engine=result.engine, sources=result.sources,
+                                multiline=multiline)
+        done = time.perf_counter()
+        result.timings_ms = {
+            "context": round((built - started) * 1000, 3),
+            "engine": round((generated - built) * 1000, 3),
+            "postprocess": round((done - generated) * 1000, 3),
+            "total": round((done - started) * 1000, 3),
+        }
+        return result
+
+    def _typed_ahead(self, result: CompletionResult, key: str, prefix: str, suffix: str, eol: str,
+                     started: float) -> bool:
+        """Fill ``result`` from the rest of the previous suggestion when the person is typing it."""
+        remainder = self.typeahead.lookup(key, prefix, suffix)
+        if remainder is None:
+            return False
+        result.engine, result.sources, result.multiline = remainder.engine, remainder.sources, remainder.multiline
+        result.typed_ahead = True
+        for text, replace, score in remainder.proposals[:1]:
+            result.proposals.append(Proposal(text=_with_eol(text, eol), replace_suffix=replace, score=score))
+        # The same stages as every answer (dashboards compare them), those that did not run at zero.
+        result.timings_ms = {"context": 0.0, "engine": 0.0, "postprocess": 0.0,
+                             "total": round((time.perf_counter() - started) * 1000, 3)}
+        return True
+
+    async def _prompt(self, request: CompletionInput, key: str, prefix: str, suffix: str) -> FimPrompt:
+        """The prompt: the sources search while the windows are laid out, then fill what budget is left."""
+        query = SnippetQuery(key=key, path=request.path, text=prefix + suffix, offset=len(prefix),
+                             limit=self.settings.max_snippets)
+        searches = [source.search(query) for source in self.sources] if query.limit > 0 else []
+        cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
+        draft = self.builder.draft(cursor)
+        snippets = await collect(searches, self.settings.retrieval_deadline_ms / 1000)
+        return self.builder.finish(draft, snippets, repo=request.repo)
+
+    def _post_process(self, result: CompletionResult, candidates: Sequence[Candidate], context: CompletionContext,
+                      request: CompletionInput) -> list[tuple[str, int, float]]:
+        """Run each candidate through the chain into ``result.proposals``; what the typeahead remembers."""
         seen: set[str] = set()
         remembered: list[tuple[str, int, float]] = []
         limit = 3 if request.invoked else 1
@@ -168,30 +183,27 @@ class CompletionPipeline:
             remembered.append((suggestion.text, suggestion.replace_suffix, candidate.score))
             if len(result.proposals) >= limit:
                 break
-        self.typeahead.remember(key, prefix, suffix, remembered, engine=result.engine, sources=result.sources,
-                                multiline=multiline)
-        done = time.perf_counter()
-        result.timings_ms = {
-            "context": round((built - started) * 1000, 3),
-            "engine": round((generated - built) * 1000, 3),
-            "postprocess": round((done - generated) * 1000, 3),
-            "total": round((done - started) * 1000, 3),
-        }
-        return result
+        return remembered
 
 
-def _discard(pending: Awaitable[object] | None) -> None:
-    """Close a search nobody waited for (a coroutine never awaited warns when collected); closing one that
-    already ran does nothing."""
-    close = getattr(pending, "close", None)
-    if callable(close):
-        close()
+def _skip_reason(prefix: str, suffix: str) -> str | None:
+    """Why an automatic request is not worth the engine's time here, or None."""
+    if suffix[:1] in _WORD_CHARS and prefix[-1:] in _WORD_CHARS:
+        return "cursor inside a word"
+    line_end = suffix.find("\n")
+    if not set(suffix[: line_end if line_end >= 0 else len(suffix)]) <= _CLOSING_TAIL:
+        return "code after the cursor on its line"
+    return None
 
 
 def _with_eol(text: str, eol: str) -> str:
     return text if eol == "\n" else text.replace("\n", eol)
 
 
-def source_documents(items: Iterable[tuple[str, str, int, str]]) -> tuple[SourceDocument, ...]:
-    """Snippet sources from ``(key, path, version, text)`` tuples."""
-    return tuple(SourceDocument(key=k, path=p, version=v, text=t) for k, p, v, t in items)
+def build_pipeline(settings: Settings, engine: Engine, counter: TokenCounter, *,
+                   sources: Sequence[SnippetSource] = (), chain: tuple[Processor, ...] | None = None,
+                   ) -> CompletionPipeline:
+    """The pipeline every entry point runs (the server, ``splice complete``, replay, the evaluation): the
+    same prompt builder and chain for ``settings``, with the snippet sources the caller has, in the order
+    their snippets claim the budget (repository, tenant artifact, open documents)."""
+    return CompletionPipeline(settings, PromptBuilder(settings, counter), engine, chain, sources=sources)

@@ -316,3 +316,21 @@ def _read_text(entry: os.DirEntry[str], limits: WalkLimits) -> tuple[str | None,
     if len(data) > limits.max_file_bytes:
         return None, too_large
     return text_or_reason(data, limits)
+
+
+# Files and directories that mark the root of a project, nearest first wins.
+PROJECT_MARKERS = (".git", ".hg", ".svn", "pyproject.toml", "setup.py", "package.json", "go.mod", "Cargo.toml",
+                   "pom.xml", "build.gradle", "build.gradle.kts", "composer.json", "Gemfile", "mix.exs")
+
+
+def project_root(path: Path) -> Path:
+    """The workspace a file belongs to: the nearest ancestor holding a project marker (a ``.git``
+    directory, ``pyproject.toml``, ``package.json``, ``go.mod``, ``Cargo.toml``, ``pom.xml``, ...), else the
+    file's own folder. ``splice complete`` and ``splice index`` resolve it the same way, so a workspace
+    indexed once is the one later completions use."""
+    resolved = path.resolve()
+    folder = resolved if resolved.is_dir() else resolved.parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return folder

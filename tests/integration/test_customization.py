@@ -13,7 +13,7 @@ import pytest
 
 from splice.config import Settings
 from splice.context.prompt import FimPrompt
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.engines.embedded import EmbeddedEngine
 from splice.errors import ArtifactError
 from splice.protocol.framing import FrameParser, encode_message
@@ -44,7 +44,7 @@ def _git_repo(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-class FakeEngine:
+class FakeEngine(RemoteEngine):
     name = "fake"
 
     def __init__(self) -> None:
@@ -164,7 +164,7 @@ def test_planted_secrets_appear_in_no_artifact_file_and_no_prompt(secret_repo: P
         engine = FakeEngine()
         session = Session(Settings(), engine)
         await session.start(None, {"tenant": "acme", "artifactsDir": str(root)})
-        await _wait_until(lambda: session.server.retrieval.retrieval is not None)
+        await _wait_until(lambda: session.server.retrieval.artifact is not None)
         text = "def pay(order):\n    return charge_customer("
         await session.complete((tmp_path / "new.py").as_uri(), text, 1, len("    return charge_customer("))
         await session.stop()
@@ -173,7 +173,7 @@ def test_planted_secrets_appear_in_no_artifact_file_and_no_prompt(secret_repo: P
     requests = asyncio.run(scenario())
     assert requests
     prompt = requests[-1].prompt
-    assert "retrieval" in prompt.sources and "charge_customer" in prompt.text
+    assert "customized" in prompt.sources and "charge_customer" in prompt.text
     for secret in SECRETS:
         assert secret not in prompt.text
 
@@ -188,7 +188,7 @@ def test_tenants_are_isolated_by_canaries(tmp_path: Path) -> None:
         engine = FakeEngine()
         session = Session(Settings(), engine)
         await session.start(None, {"tenant": tenant, "artifactsDir": str(root)})
-        await _wait_until(lambda: session.server.retrieval.retrieval is not None)
+        await _wait_until(lambda: session.server.retrieval.artifact is not None)
         text = "def use(v):\n    return shared_helper("
         await session.complete((tmp_path / "use.py").as_uri(), text, 1, len("    return shared_helper("))
         await session.stop()
@@ -216,13 +216,13 @@ def test_switching_tenant_at_run_time_switches_snippets_and_task_id_together(tmp
         engine = FakeEngine()
         session = Session(Settings(), engine)
         await session.start(None, {"tenant": "acme", "artifactsDir": str(root), "tenantTaskIds": "acme=3,globex=4"})
-        await _wait_until(lambda: session.server.retrieval.retrieval is not None)
+        await _wait_until(lambda: session.server.retrieval.artifact is not None)
         text = "def use(v):\n    return shared_helper("
         await session.complete((tmp_path / "use.py").as_uri(), text, 1, len("    return shared_helper("))
-        first = session.server.retrieval.retrieval
+        first = session.server.retrieval.artifact
         session.send("workspace/didChangeConfiguration", {"settings": {"splice": {"tenant": "globex"}}},
                      request=False)
-        await _wait_until(lambda: session.server.retrieval.retrieval not in (None, first))
+        await _wait_until(lambda: session.server.retrieval.artifact not in (None, first))
         await session.complete((tmp_path / "use2.py").as_uri(), text, 1, len("    return shared_helper("))
         await session.stop()
         return engine.requests
@@ -245,7 +245,7 @@ def test_workspace_indexing_reports_progress_and_updates_on_change(tmp_path: Pat
         session = Session(Settings(), FakeEngine())
         await session.start(workspace)
         await session.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end")
-        retrieval = session.server.retrieval.retrieval
+        retrieval = session.server.retrieval.workspace
         assert retrieval is not None
         assert [h.symbol for h in retrieval.retriever.search("helper_7(", 1)] == ["helper_7"]
         uri = (workspace / "mod3.py").as_uri()

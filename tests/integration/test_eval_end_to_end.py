@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import structlog
 import tenacity
 
 REPO = Path(tenacity.__file__).resolve().parent
+# Stands in for the organization's other code: the customized row's artifact is built from it.
+SIBLING = Path(structlog.__file__).resolve().parent
 
 
 def splice_eval(tmp_path: Path, name: str, *args: str) -> dict[str, Any]:
@@ -28,16 +31,16 @@ def splice_eval(tmp_path: Path, name: str, *args: str) -> dict[str, Any]:
 
 def test_every_ablation_on_a_real_repository_in_process(tmp_path: Path) -> None:
     html = tmp_path / "report.html"
-    data = splice_eval(tmp_path, "inprocess", "--tasks", "12", "--html", str(html))
+    data = splice_eval(tmp_path, "inprocess", "--tasks", "12", "--html", str(html),
+                       "--sibling", f"{REPO.name}={SIBLING}")
     assert data["tasks"] == 12 and not data["partial"]
-    assert list(data["ablations"]) == ["prefix_only", "infile", "open_files", "retrieval", "customized"]
-    for row in data["ablations"].values():
-        if row["available"]:
-            assert row["n"] == 12
-            assert all(0.0 <= row[m] <= 1.0 for m in ("exact_match", "edit_similarity", "bleu", "identifier_f1"))
-        else:
-            assert row["reason"]
-    assert data["ablations"]["prefix_only"]["available"] and data["ablations"]["infile"]["available"]
+    assert list(data["ablations"]) == ["prefix_only", "infile", "open_files", "project_index", "retrieval",
+                                       "customized"]
+    for name, row in data["ablations"].items():
+        assert row["available"], (name, row.get("reason"))
+        assert row["n"] == 12
+        assert all(0.0 <= row[m] <= 1.0 for m in ("exact_match", "edit_similarity", "bleu", "identifier_f1"))
+    assert data["per_task"][0]["predictions"]["customized"]["sources"]
     assert data["latency_ms"]["p50"] > 0
     assert data["by_language"]["python"]["tasks"] == 12
     assert "over_prefix_only" in data["lifts"]["infile"]
@@ -53,5 +56,12 @@ def test_through_real_servers_the_editor_sees_what_the_pipeline_computes(tmp_pat
     assert served["ablations"]["prefix_only"]["n"] == 4 and served["ablations"]["infile"]["n"] == 4
     assert [t["id"] for t in served["per_task"]] == [t["id"] for t in local["per_task"]]
     for over_pipes, in_process in zip(served["per_task"], local["per_task"], strict=True):
-        for name in ("prefix_only", "infile"):
+        for name in ("prefix_only", "infile", "retrieval"):
             assert over_pipes["predictions"][name]["text"] == in_process["predictions"][name]["text"]
+    assert served["ablations"]["retrieval"]["available"] and served["ablations"]["retrieval"]["n"] == 4
+
+
+def test_without_siblings_the_customized_row_says_why(tmp_path: Path) -> None:
+    data = splice_eval(tmp_path, "lonely", "--tasks", "2", "--ablations", "infile,customized")
+    row = data["ablations"]["customized"]
+    assert not row["available"] and "no sibling repositories declared" in row["reason"]

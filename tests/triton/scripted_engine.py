@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 
 MIDDLE = "total = first + second\n    return total\n"
 
 
-class ScriptedEngine:
+class ScriptedEngine(RemoteEngine):
     """Proposes :data:`MIDDLE`, or what the workspace scripts."""
 
     name = "scripted"

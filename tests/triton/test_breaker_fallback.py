@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from triton_support import StaticEngine, StatusLog, fim_request, wait_for
 
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.engines.breaker import BreakerState, CircuitBreaker
 from splice.engines.fallback import DEGRADED, OFFLINE, READY, FallbackEngine
 from splice.engines.triton import stop_index
@@ -56,7 +56,7 @@ def test_stop_index() -> None:
     assert stop_index("x = 1)\n", multiline=True, stop=(")",)) == 5
 
 
-class FlakyEngine:
+class FlakyEngine(RemoteEngine):
     """A primary that fails while ``down`` is set and can be probed."""
 
     name = "triton"

@@ -28,7 +28,7 @@ import tritonclient.grpc.aio as grpcclient
 from tritonclient.grpc import InferInput
 
 from splice.context.prompt import FimPrompt
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 
 REPO = Path(__file__).resolve().parents[2]
 TRITON_CPU = REPO / "scripts" / "triton-cpu"
@@ -150,7 +150,7 @@ def fim_request(
     )
 
 
-class StaticEngine:
+class StaticEngine(RemoteEngine):
     """Stands in for the embedded engine as the fallback: instant and always the same answer."""
 
     name = "embedded"

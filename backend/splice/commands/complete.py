@@ -17,7 +17,7 @@ from splice import config
 from splice.commands import arguments
 
 if TYPE_CHECKING:
-    from splice.pipeline import CompletionPipeline
+    from splice.pipeline import CompletionResult
 
 
 def _write(text: str) -> None:
@@ -35,121 +35,111 @@ def _location(spec: str) -> tuple[Path, int, int]:
     return Path(parts[0]), line - 1, col - 1
 
 
-def workspace_of(path: Path) -> Path:
-    """The enclosing git repository of ``path``, or its folder."""
-    folder = path.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return folder
-
-
-def repository_snippets(
-    settings: config.Settings, workspace: Path, rel: str, text: str, offset: int
-) -> tuple[Any, ...]:
-    """What the server's repository retrieval would add at this cursor: the tenant's artifact when one is
-    configured, else the workspace index, brought up to date first (unchanged files are skipped)."""
+def _open_indexes(settings: config.Settings, workspace: Path) -> tuple[Any, Any]:
+    """The workspace's persistent retrieval index (the one ``splice index`` and ``splice serve`` keep),
+    brought up to date (unchanged files are skipped), and the tenant's artifact when one is configured."""
     if settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
-        return ()
+        return None, None
     from splice.errors import SpliceError  # noqa: PLC0415 - loaded only when retrieval runs
     from splice.retrieval.live import Retrieval  # noqa: PLC0415 - as above
-    from splice.retrieval.retriever import query_at  # noqa: PLC0415 - as above
 
+    repository = artifact = None
     try:
+        repository = Retrieval.for_workspace(workspace)
+        report = repository.rebuild()
+        if report.indexed:
+            sys.stderr.write(f"splice: indexed {report.indexed} changed file(s) of {workspace}\n")
         if settings.tenant and settings.artifacts_dir:
-            retrieval = Retrieval.for_tenant(config.artifacts_root(settings), settings.tenant)
-        else:
-            retrieval = Retrieval.for_workspace(workspace)
-            retrieval.rebuild()
-        normalised = text.replace("\r\n", "\n")
-        at = len(text[:offset].replace("\r\n", "\n"))
-        try:
-            # The server's deadline covers a warm index; here the index was just opened, so allow more.
-            return tuple(retrieval.snippets(query_at(rel, normalised, at, settings), 1.0))
-        finally:
-            retrieval.close()
+            artifact = Retrieval.for_tenant(config.artifacts_root(settings), settings.tenant)
     except SpliceError as exc:
         sys.stderr.write(f"splice: repository retrieval is off: {exc.message}\n")
-        return ()
+    return repository, artifact
 
 
-async def local_pipeline(workspace: Path | None, index_timeout: float) -> CompletionPipeline:
-    """The pipeline ``splice serve`` would run, in this process: settings from the environment, the engine
-    they choose, and its index of ``workspace`` ready (or ``index_timeout`` passed)."""
-    from splice.context.builder import PromptBuilder  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.context.tokens import TokenCounter  # noqa: PLC0415 - as above
-    from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415 - as above
-    from splice.pipeline import CompletionPipeline  # noqa: PLC0415 - as above
+def _read(path: Path, line: int, col: int) -> tuple[str, int] | str:
+    """The file's text and the cursor's offset in it, or why not."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        return (f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                "Splice reads source files as UTF-8")
+    lines = text.split("\n")
+    if line >= len(lines):
+        return f"{path} has {len(lines)} lines; line {line + 1} is past the end"
+    if col > len(lines[line].rstrip("\r")):
+        length = len(lines[line].rstrip("\r"))
+        return f"line {line + 1} has {length} characters; column {col + 1} is past its end (+1)"
+    return text, sum(len(x) + 1 for x in lines[:line]) + col
+
+
+async def _suggest(args: argparse.Namespace, path: Path, text: str, offset: int,
+                   workspace: Path) -> CompletionResult | str:
+    """The pipeline's result at ``offset``, or the engine's failure as a message."""
+    from splice.errors import EngineError  # noqa: PLC0415 - `splice serve` starts faster without them
+    from splice.languages import language_for_path  # noqa: PLC0415 - as above
+    from splice.local import open_local  # noqa: PLC0415 - as above
+    from splice.open_documents import OpenDocument  # noqa: PLC0415 - as above
+    from splice.pipeline import CompletionInput  # noqa: PLC0415 - as above
 
     settings, _ = config.from_environment()  # the problems were printed as the command started
-    engine = create_engine(settings, workspace)
-    embedded = embedded_of(engine)
-    if embedded is not None:
-        await embedded.start()
-        embedded.wait_until_ready(index_timeout)
-    return CompletionPipeline(settings, PromptBuilder(settings, TokenCounter.load()), engine)
+    repository, artifact = await asyncio.to_thread(_open_indexes, settings, workspace)
+    try:
+        local = await open_local(settings, workspace, index_timeout=args.index_timeout, repository=repository,
+                                 artifact=artifact)
+    except TimeoutError as exc:
+        return str(exc)
+    resolved = str(path.resolve())
+    try:
+        rel = str(path.resolve().relative_to(workspace))
+    except ValueError:
+        rel = str(path)
+    local.documents.update(OpenDocument(key=resolved, path=resolved, shown=rel, version=1,
+                                        text=text.replace("\r\n", "\n")))
+    request = CompletionInput(
+        path=rel, language=language_for_path(str(path)), prefix=text[:offset], suffix=text[offset:],
+        eol="\r\n" if "\r\n" in text else "\n", invoked=True, repo=workspace.name, document_path=resolved,
+        key=resolved,
+    )
+    try:
+        return await local.pipeline.complete(request)
+    except EngineError as exc:
+        return f"the engine failed: {exc.message}"
+    finally:
+        await local.aclose()
 
 
 async def run(args: argparse.Namespace) -> int:
     """Complete at the given location and print the result."""
-    from splice.engines.factory import embedded_of  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.errors import EngineError  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.languages import language_for_path  # noqa: PLC0415 - `splice serve` starts faster without them
-    from splice.pipeline import CompletionInput  # noqa: PLC0415 - `splice serve` starts faster without them
+    from splice.workspace import project_root  # noqa: PLC0415 - `splice serve` starts faster without it
 
     path, line, col = args.location
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        sys.stderr.write(f"splice: cannot read {path}: {exc.strerror or exc}\n")
+    read = _read(path, line, col)
+    if isinstance(read, str):
+        sys.stderr.write(f"splice: {read}\n")
         return 2
-    except UnicodeDecodeError as exc:
-        sys.stderr.write(f"splice: {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                         f"{exc.start}); Splice reads source files as UTF-8\n")
-        return 2
-    lines = text.split("\n")
-    if line >= len(lines):
-        sys.stderr.write(f"splice: {path} has {len(lines)} lines; line {line + 1} is past the end\n")
-        return 2
-    if col > len(lines[line].rstrip("\r")):
-        sys.stderr.write(f"splice: line {line + 1} has {len(lines[line].rstrip(chr(13)))} characters; "
-                         f"column {col + 1} is past its end (+1)\n")
-        return 2
-    offset = sum(len(x) + 1 for x in lines[:line]) + col
-
-    workspace = workspace_of(path)
-    pipeline = await local_pipeline(workspace, args.index_timeout)
-    settings, engine = pipeline.settings, pipeline.engine
-    embedded = embedded_of(engine)
-    if embedded is not None:
-        embedded.document_changed(str(path.resolve()), text.replace("\r\n", "\n"))
-    try:
-        rel = path.resolve().relative_to(workspace)
-    except ValueError:
-        rel = path
-    snippets = await asyncio.to_thread(repository_snippets, settings, workspace, str(rel), text, offset)
-    request = CompletionInput(
-        path=str(rel), language=language_for_path(str(path)), prefix=text[:offset], suffix=text[offset:],
-        eol="\r\n" if "\r\n" in text else "\n", invoked=True, repo=workspace.name,
-        document_path=str(path.resolve()), extra_snippets=snippets,
-    )
-    try:
-        result = await pipeline.complete(request)
-    except EngineError as exc:
-        sys.stderr.write(f"splice: the engine failed: {exc.message}\n")
+    text, offset = read
+    workspace = args.workspace.resolve() if args.workspace is not None else project_root(path)
+    result = await _suggest(args, path, text, offset, workspace)
+    if isinstance(result, str):
+        sys.stderr.write(f"splice: {result}\n")
         return 1
-    finally:
-        await engine.aclose()
+    _print(args, result, workspace, text.split("\n")[line].rstrip("\r"), col)
+    return 0
+
+
+def _print(args: argparse.Namespace, result: CompletionResult, workspace: Path, current: str, col: int) -> None:
     best = result.proposals[0].text if result.proposals else ""
     if args.json:
         _write(json.dumps({
             "suggestion": best, "replaceSuffix": result.proposals[0].replace_suffix if result.proposals else 0,
             "alternatives": [p.text for p in result.proposals[1:]], "engine": result.engine,
-            "fallback": result.fallback or None,
+            "fallback": result.fallback or None, "workspace": str(workspace),
             "promptTokens": result.prompt_tokens, "sources": list(result.sources),
             "multiline": result.multiline, "timingsMs": result.timings_ms, "dropped": result.dropped,
         }, indent=2))
-        return 0
+        return
     if args.explain:
         _write(f"engine:        {result.engine}" + (f" (fallback: {result.fallback})" if result.fallback else ""))
         _write(f"workspace:     {workspace}")
@@ -162,14 +152,12 @@ async def run(args: argparse.Namespace) -> int:
         _write("suggestion:")
     if not best:
         sys.stderr.write("splice: no suggestion at this position\n")
-        return 0
-    current = lines[line].rstrip("\r")
+        return
     if args.explain:
         _write(f"  {current[:col]}\x1b[2m{best}\x1b[0m{current[col:]}" if sys.stdout.isatty()
                else f"  {current[:col]}⟨{best}⟩{current[col:]}")
     else:
         _write(best)
-    return 0
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -180,3 +168,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     complete.add_argument("--json", action="store_true", help="print the result as JSON")
     complete.add_argument("--index-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
                           help="how long to wait for the workspace index (default 60)")
+    complete.add_argument("--workspace", type=Path, metavar="DIR",
+                          help="the workspace root (default: the nearest folder with .git, pyproject.toml, "
+                               "package.json, go.mod, Cargo.toml, pom.xml, ...)")

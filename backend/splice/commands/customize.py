@@ -35,9 +35,9 @@ async def run(args: argparse.Namespace) -> int:
     """Build, check and publish the artifact; print the selection and the outcome."""
     from splice.commands.progress_bar import ProgressBar  # noqa: PLC0415 - `splice serve` starts faster without them
     from splice.errors import RetrievalError  # noqa: PLC0415
+    from splice.evaluation.guardrail import guardrail  # noqa: PLC0415
     from splice.retrieval.artifact import check_tenant  # noqa: PLC0415
     from splice.retrieval.customization import customize  # noqa: PLC0415
-    from splice.retrieval.guardrail import guardrail  # noqa: PLC0415
     from splice.retrieval.indexing import Source, check_source  # noqa: PLC0415
     from splice.retrieval.selection import DEFAULT_DEPRECATED, Knobs  # noqa: PLC0415
 

@@ -23,7 +23,7 @@ from splice.commands.interruption import EXIT_INTERRUPTED
 EXIT_USAGE = 2
 # The evaluation's own names, spelled here so that building the parser (which `splice serve` does too)
 # imports nothing; a unit test checks they match splice.evaluation.
-ABLATION_NAMES = ("prefix_only", "infile", "open_files", "retrieval", "customized")
+ABLATION_NAMES = ("prefix_only", "infile", "open_files", "project_index", "retrieval", "customized")
 KINDS = ("line", "block", "span")
 DEFAULT_OPEN_FILES = 4
 EXIT_LEAKAGE = 3
@@ -110,10 +110,14 @@ async def run(args: argparse.Namespace) -> int:
     if unknown or not ablations:
         _say(f"unknown ablation {', '.join(unknown) or '(none given)'}; choose from {', '.join(ABLATION_NAMES)}")
         return EXIT_USAGE
+    siblings = _siblings(args.repo, args.sibling)
+    if isinstance(siblings, str):
+        _say(siblings)
+        return EXIT_USAGE
     options = EvalOptions(
         tasks=args.tasks, seed=args.seed, kind=args.kind, ablations=ablations, via=args.via,
         open_files=args.open_files, index_timeout=args.index_timeout, resamples=args.bootstrap,
-        tenant=args.tenant, workdir=args.workdir,
+        tenant=args.tenant, workdir=args.workdir, siblings=siblings,
     )
     bar: Any = None
 
@@ -170,6 +174,24 @@ async def run(args: argparse.Namespace) -> int:
     return code
 
 
+def _siblings(repos: list[Path], pairs: list[str]) -> dict[Path, tuple[Path, ...]] | str:
+    """``REPO=PATH`` declarations as evaluated repository -> siblings, or what is wrong with one. ``REPO``
+    is one of the ``--repo`` paths or its folder's name."""
+    by_name = {repo.resolve().name: repo.resolve() for repo in repos}
+    by_path = {repo.resolve(): repo.resolve() for repo in repos}
+    found: dict[Path, list[Path]] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        repo = by_path.get(Path(name).resolve()) or by_name.get(name)
+        if not sep or not path or repo is None:
+            return f"--sibling {pair!r}: expected REPO=PATH with REPO one of the --repo paths or names"
+        sibling = Path(path)
+        if not sibling.is_dir():
+            return f"--sibling {pair!r}: not a directory: {path}"
+        found.setdefault(repo, []).append(sibling.resolve())
+    return {repo: tuple(paths) for repo, paths in found.items()}
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``eval``."""
     parser = commands.add_parser("eval", help="measure hidden-line reproduction on real repositories")
@@ -190,6 +212,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help=f"files the simulated editor has open beside the target (default {DEFAULT_OPEN_FILES})")
     parser.add_argument("--tenant", default="eval", type=arguments.tenant,
                         help="tenant name for the customized row's artifact")
+    parser.add_argument("--sibling", action="append", default=[], metavar="REPO=PATH",
+                        help="another repository of REPO's organization; the customized row's artifact is built "
+                             "from these (repeatable)")
     parser.add_argument("--bootstrap", type=arguments.integer(1), default=2000, metavar="B",
                         help="bootstrap resamples (default 2000)")
     parser.add_argument("--index-timeout", type=arguments.seconds, default=600.0, metavar="SECONDS",

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from splice import config
 from splice.commands import arguments
-from splice.commands.complete import local_pipeline
 from splice.commands.report import open_recorded, since_ms
 
 
@@ -22,7 +22,8 @@ def _write(text: str) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Replay and print the comparison."""
-    from splice.telemetry.replay import accepted_parts, replay  # noqa: PLC0415 - keeps `splice --help` fast
+    from splice.evaluation.replay import LACKS, accepted_parts, replay  # noqa: PLC0415 - keeps `splice --help` fast
+    from splice.local import open_local  # noqa: PLC0415 - as above
 
     store = open_recorded(args)
     if store is None:
@@ -41,13 +42,23 @@ async def run(args: argparse.Namespace) -> int:
         return 1
 
     workspace = args.workspace.resolve() if args.workspace else None
-    pipeline = await local_pipeline(workspace, args.index_timeout)
-    engine = pipeline.engine
+    settings, _ = config.from_environment()  # the problems were printed as the command started
+    repository = None
+    if workspace is not None and settings.retrieval_deadline_ms > 0:
+        from splice.retrieval.live import Retrieval  # noqa: PLC0415 - only with a workspace
+
+        repository = Retrieval.for_workspace(workspace)
+        repository.rebuild()
     try:
-        summary = await replay(pipeline, texts, accepted_parts(events, texts),
-                               repo=workspace.name if workspace else "")
+        local = await open_local(settings, workspace, index_timeout=args.index_timeout, repository=repository)
+    except TimeoutError as exc:
+        sys.stderr.write(f"splice: {exc}\n")
+        return 1
+    engine = local.engine
+    try:
+        summary = await replay(local, texts, accepted_parts(events, texts), workspace)
     finally:
-        await engine.aclose()
+        await local.aclose()
 
     total = len(summary.requests)
     _write(f"replayed {total} recorded requests with engine {engine.name}"
@@ -58,6 +69,7 @@ async def run(args: argparse.Namespace) -> int:
     accepted = summary.accepted_before
     share = f" ({summary.still_produced / accepted * 100:.1f}%)" if accepted else ""
     _write(f"previously accepted suggestions still produced: {summary.still_produced} of {accepted}{share}")
+    _write("a replay lacks: " + "; ".join(LACKS) + ("" if workspace else "; the workspace (pass --workspace)"))
     shown = 0
     for request in summary.requests:
         if shown >= args.show:

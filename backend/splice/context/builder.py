@@ -12,12 +12,10 @@ from dataclasses import dataclass
 
 from splice.config import Settings
 from splice.context.prompt import FimPrompt, Snippet
-from splice.context.snippets import OpenFileSnippets, SourceDocument
 from splice.context.templates import template_for
 from splice.context.tokens import TokenCounter
 from splice.context.windows import prefix_window, suffix_window
 
-_QUERY_LINES = 15
 _TEMPLATE_OVERHEAD = 24  # sentinels, path header, separators
 
 
@@ -32,51 +30,37 @@ class Cursor:
 
 
 class PromptBuilder:
-    """Builds prompts for one configuration; cheap to keep, since its caches make keystrokes cheap."""
+    """Builds prompts for one configuration; cheap to keep, since the token counter caches make keystrokes cheap."""
 
-    def __init__(self, settings: Settings, counter: TokenCounter, snippets: OpenFileSnippets | None = None) -> None:
+    def __init__(self, settings: Settings, counter: TokenCounter) -> None:
         self.settings = settings
         self.counter = counter
-        self.snippets = snippets or OpenFileSnippets(settings.snippet_window_lines)
 
-    def build(
-        self,
-        cursor: Cursor,
-        others: Iterable[SourceDocument] = (),
-        *,
-        extra_snippets: Iterable[Snippet] = (),
-        repo: str = "",
-    ) -> FimPrompt:
-        """The prompt for ``cursor`` with snippets from ``others`` (and any ``extra_snippets``)."""
-        return self.finish(self.draft(cursor, others), extra_snippets, repo=repo)
+    def build(self, cursor: Cursor, snippets: Iterable[Snippet] = (), *, repo: str = "") -> FimPrompt:
+        """The prompt for ``cursor`` with as many of ``snippets`` (best first) as the budget allows."""
+        return self.finish(self.draft(cursor), snippets, repo=repo)
 
-    def draft(self, cursor: Cursor, others: Iterable[SourceDocument] = ()) -> Draft:
-        """The parts of the prompt that need nothing from outside the editor: the windows and the open-file
-        snippets. A caller may run a repository search meanwhile and hand its snippets to :meth:`finish`."""
+    def draft(self, cursor: Cursor) -> Draft:
+        """The windows: the part of the prompt that needs nothing from the snippet sources, laid out while
+        their searches run (:mod:`splice.context.sources`)."""
         s = self.settings
         total = max(64, s.context_tokens - s.max_new_tokens - _TEMPLATE_OVERHEAD)
         prefix, prefix_used = prefix_window(cursor.prefix, int(total * s.prefix_share), self.counter)
         suffix, suffix_used = suffix_window(cursor.suffix, int(total * s.suffix_share), self.counter)
-        remaining = total - prefix_used - suffix_used
-        open_files: list[Snippet] = []
-        if s.max_snippets > 0 and remaining > 0:
-            open_files = self.snippets.find(_query_text(cursor.prefix, cursor.suffix), others, s.max_snippets)
-        return Draft(cursor=cursor, prefix=prefix, suffix=suffix, total=total, remaining=remaining,
-                     open_files=tuple(open_files))
+        return Draft(cursor=cursor, prefix=prefix, suffix=suffix, total=total,
+                     remaining=total - prefix_used - suffix_used)
 
-    def finish(self, draft: Draft, extra_snippets: Iterable[Snippet] = (), *, repo: str = "") -> FimPrompt:
-        """The prompt: ``extra_snippets`` (repository retrieval) first, then open files, as the budget allows."""
+    def finish(self, draft: Draft, snippets: Iterable[Snippet] = (), *, repo: str = "") -> FimPrompt:
+        """The prompt: ``snippets`` in the order given, each whole or not at all, as the budget allows."""
         s = self.settings
         prefix, suffix, remaining = draft.prefix, draft.suffix, draft.remaining
         sources: list[str] = ["prefix", "suffix"] if suffix.strip() else ["prefix"]
-        candidates: list[Snippet] = []
-        if s.max_snippets > 0 and remaining > 0:
-            candidates.extend(extra_snippets)
-            candidates.extend(draft.open_files)
         chosen: list[Snippet] = []
-        for snippet in candidates:
+        for snippet in snippets if s.max_snippets > 0 else ():
+            if remaining <= 0 or len(chosen) >= s.max_snippets:
+                break
             cost = self.counter.count(snippet.text) + self.counter.count(snippet.path) + 4
-            if cost <= remaining and len(chosen) < s.max_snippets and not _overlaps_window(snippet, prefix, suffix):
+            if cost <= remaining and not _overlaps_window(snippet, prefix, suffix):
                 chosen.append(snippet)
                 remaining -= cost
         # Stable order for KV-cache reuse: snippets sorted by where they come from, not by score, so a
@@ -100,25 +84,13 @@ class PromptBuilder:
 
 @dataclass(frozen=True, kw_only=True)
 class Draft:
-    """A prompt's windows and open-file snippets, waiting for repository snippets."""
+    """A prompt's windows, waiting for its snippets."""
 
     cursor: Cursor
     prefix: str
     suffix: str
     total: int
     remaining: int
-    open_files: tuple[Snippet, ...]
-
-
-def _query_text(prefix: str, suffix: str) -> str:
-    start = len(prefix)
-    for _ in range(_QUERY_LINES):
-        start = prefix.rfind("\n", 0, start)
-        if start <= 0:
-            start = 0
-            break
-    line_end = suffix.find("\n", 1)
-    return prefix[start:] + suffix[: line_end if line_end > 0 else len(suffix)]
 
 
 def _overlaps_window(snippet: Snippet, prefix: str, suffix: str) -> bool:

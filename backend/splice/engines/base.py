@@ -46,12 +46,36 @@ class Candidate:
 
 @runtime_checkable
 class Engine(Protocol):
-    """Something that proposes middles for a prompt."""
+    """Something that proposes middles for a prompt, with the lifecycle every caller drives the same way.
+
+    The server, ``splice complete``, replay and the evaluation all start an engine, wait for it, tell it
+    about open documents and close it through these methods alone, so a wrapper (the fallback engine)
+    delegates them and no caller needs to know which engine it holds."""
 
     name: str
 
+    async def start(self) -> None:
+        """Begin background work (indexing the workspace) and return at once."""
+        ...
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for that work; whether the engine is fully ready."""
+        ...
+
+    def document_changed(self, path: str, text: str) -> None:
+        """``path`` (absolute) now holds ``text``, an open document's live contents."""
+        ...
+
+    def document_closed(self, path: str) -> None:
+        """``path`` is no longer open: what is on disk counts again."""
+        ...
+
     async def generate(self, request: GenerationRequest) -> list[Candidate]:
         """Candidates for ``request``, best first. Raises ``EngineError`` on failure."""
+        ...
+
+    def answered_by(self) -> tuple[str, str]:
+        """Which engine answered the latest request, and why the preferred one did not (or "")."""
         ...
 
     async def aclose(self) -> None:
@@ -59,14 +83,28 @@ class Engine(Protocol):
         ...
 
 
-@runtime_checkable
-class DocumentObserver(Protocol):
-    """An engine that learns from the documents being edited (the embedded engine's caches)."""
+class RemoteEngine:
+    """The lifecycle of an engine that keeps no state about the workspace (a model server, a test fake):
+    nothing to start, always ready, documents reach it only through prompts."""
+
+    name = "remote"
+
+    async def start(self) -> None:
+        """Nothing to start: connections open on first use."""
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Always ready; availability shows per request."""
+        return True
 
     def document_changed(self, path: str, text: str) -> None:
-        """``path`` now holds ``text`` (an open document's live contents)."""
-        ...
+        """Documents reach a remote engine inside prompts only."""
 
     def document_closed(self, path: str) -> None:
-        """``path`` is no longer open; fall back to what is on disk."""
-        ...
+        """See :meth:`document_changed`."""
+
+    def answered_by(self) -> tuple[str, str]:
+        """This engine itself, never standing in for another."""
+        return self.name, ""
+
+    async def aclose(self) -> None:
+        """Nothing held."""

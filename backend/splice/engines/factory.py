@@ -18,7 +18,7 @@ def wants_triton(settings: Settings) -> bool:
 
 
 def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None) -> Engine:
-    """The engine ``settings`` ask for. Nothing slow happens here; call ``start()`` on the embedded engine."""
+    """The engine ``settings`` ask for. Nothing slow happens here; ``start()`` begins the indexing."""
     embedded = EmbeddedEngine(workspace=workspace)
     if not wants_triton(settings):
         return embedded
@@ -30,11 +30,3 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
         tenant_task_ids=tenant_task_ids(settings),
     ))
     return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))
-
-
-def embedded_of(engine: Engine) -> EmbeddedEngine | None:
-    """The embedded engine inside ``engine`` (itself, or a fallback's), for indexing and observation."""
-    if isinstance(engine, EmbeddedEngine):
-        return engine
-    inner = getattr(engine, "fallback", None)
-    return inner if isinstance(inner, EmbeddedEngine) else None

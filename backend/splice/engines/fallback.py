@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 import structlog
 
-from splice.engines.base import Candidate, DocumentObserver, Engine, GenerationRequest
+from splice.engines.base import Candidate, Engine, GenerationRequest
 from splice.errors import EngineError
 
 log = structlog.get_logger(__name__)
@@ -82,6 +82,7 @@ class FallbackEngine:
             try:
                 candidates = await self.fallback.generate(request)
             except EngineError as fallback_error:
+                self.last_origin, self.last_fallback = self.fallback.name, reason
                 self._report(OFFLINE, f"{reason}; {self.fallback.name}: {fallback_error.message}")
                 raise
             self._report(DEGRADED, reason)
@@ -121,15 +122,28 @@ class FallbackEngine:
             if back and self._status != READY:
                 self._report(READY, None)
 
+    async def start(self) -> None:
+        """Start both engines: the fallback's index must be ready before the primary first fails."""
+        await self.primary.start()
+        await self.fallback.start()
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Ready when the fallback is: the primary's availability is decided per request."""
+        return self.primary.wait_until_ready(timeout) and self.fallback.wait_until_ready(timeout)
+
     def document_changed(self, path: str, text: str) -> None:
-        for engine in (self.primary, self.fallback):
-            if isinstance(engine, DocumentObserver):
-                engine.document_changed(path, text)
+        """Both engines learn the document: the fallback may answer the next request."""
+        self.primary.document_changed(path, text)
+        self.fallback.document_changed(path, text)
 
     def document_closed(self, path: str) -> None:
-        for engine in (self.primary, self.fallback):
-            if isinstance(engine, DocumentObserver):
-                engine.document_closed(path)
+        """Both engines forget the document's live text."""
+        self.primary.document_closed(path)
+        self.fallback.document_closed(path)
+
+    def answered_by(self) -> tuple[str, str]:
+        """The engine behind the latest answer, and why the primary did not give it."""
+        return self.last_origin, self.last_fallback
 
     async def aclose(self) -> None:
         if self._probe_task is not None:

@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from tritonclient.grpc import InferInput
 from tritonclient.utils import InferenceServerException  # type: ignore[import-untyped]
 
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.engines.breaker import BreakerState, CircuitBreaker
 from splice.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 
@@ -77,7 +77,7 @@ def stop_index(text: str, *, multiline: bool, stop: tuple[str, ...]) -> int | No
     return min(found) if found else None
 
 
-class TritonEngine:
+class TritonEngine(RemoteEngine):
     """Implements :class:`splice.engines.base.Engine` against a Triton server (one candidate a request)."""
 
     name = "triton"

@@ -1,17 +1,18 @@
-"""The five configurations compared on identical tasks, each as the editor state it simulates.
+"""The six configurations compared on identical tasks, each as the editor state it simulates.
 
-Each row adds one source of context to the row before it:
+Each row adds exactly one source of context to the row before it:
 
-============  =========================================================================================
-prefix_only   the document ends at the cursor: the pipeline gets ``suffix=""``, no other documents, and
-              the engine is told of nothing but that prefix (no workspace index)
-infile        the whole document minus the hidden span (prefix and suffix); still no workspace index
-open_files    plus the files nearest the target, open in the editor: given to the engine as open
-              documents and to the prompt builder as snippet sources
-retrieval     plus the repository: the engine indexes the masked repository, and repository retrieval
-              adds its snippets to the prompt
-customized    plus the tenant artifact built from the masked repository, selected through ``tenant``
-============  =========================================================================================
+=============  ========================================================================================
+prefix_only    the document ends at the cursor: the pipeline gets ``suffix=""``, no other documents, and
+               the engine is told of nothing but that prefix (no workspace index)
+infile         the whole document minus the hidden span (prefix and suffix); still no workspace index
+open_files     plus the files nearest the target, open in the editor: given to the engine as open
+               documents and to the open-documents snippet source
+project_index  plus the engine's own index of the masked repository (the workspace)
+retrieval      plus repository retrieval: snippets from an index of the masked repository
+customized     plus the tenant artifact, built from the organization's *other* code (the sibling
+               repositories the evaluated one declares), never from the evaluated repository
+=============  ========================================================================================
 
 "Nearest" is distance in the directory tree (files in the target's own directory first, then its parent's
 subtree, and so on), ties broken by path, same language only: what a person working on a module tends to
@@ -23,11 +24,10 @@ context into the earlier ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from splice.context.prompt import Snippet
 from splice.context.snippets import SourceDocument
 from splice.evaluation.isolation import Mirror
 from splice.evaluation.sampling import Task
@@ -52,6 +52,7 @@ ABLATIONS: tuple[Ablation, ...] = (
     Ablation(name="prefix_only", suffix=False, open_files=False, workspace=False, retrieval=False, customized=False),
     Ablation(name="infile", suffix=True, open_files=False, workspace=False, retrieval=False, customized=False),
     Ablation(name="open_files", suffix=True, open_files=True, workspace=False, retrieval=False, customized=False),
+    Ablation(name="project_index", suffix=True, open_files=True, workspace=True, retrieval=False, customized=False),
     Ablation(name="retrieval", suffix=True, open_files=True, workspace=True, retrieval=True, customized=False),
     Ablation(name="customized", suffix=True, open_files=True, workspace=True, retrieval=True, customized=True),
 )
@@ -69,14 +70,13 @@ def ablation_named(name: str) -> Ablation:
 @dataclass(frozen=True, kw_only=True)
 class EditorView:
     """What the editor holds for one task under one ablation: the target document's text and the cursor's
-    place in it, the other open documents, and snippets found for the prompt."""
+    place in it, and the other open documents."""
 
     task: Task
     document: str
     prefix: str
     suffix: str
     others: tuple[SourceDocument, ...] = ()
-    snippets: tuple[Snippet, ...] = ()
 
 
 def nearest_files(target: str, candidates: Iterable[str], count: int) -> list[str]:
@@ -104,7 +104,6 @@ def editor_view(
     mirror: Mirror | None,
     *,
     open_files: int = DEFAULT_OPEN_FILES,
-    snippets: Sequence[Snippet] = (),
 ) -> EditorView:
     """The editor state ``ablation`` simulates for ``task``; open files are read from the masked mirror."""
     suffix = task.suffix if ablation.suffix else ""
@@ -115,7 +114,4 @@ def editor_view(
             SourceDocument(key=os.path.join(mirror.root, rel), path=rel, version=1, text=mirror.texts[rel])
             for rel in chosen
         )
-    return EditorView(
-        task=task, document=task.prefix + suffix, prefix=task.prefix, suffix=suffix, others=others,
-        snippets=tuple(snippets) if ablation.retrieval else (),
-    )
+    return EditorView(task=task, document=task.prefix + suffix, prefix=task.prefix, suffix=suffix, others=others)

@@ -12,19 +12,27 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from splice.config import Settings
-from splice.evaluation.ablations import ABLATION_NAMES, DEFAULT_OPEN_FILES, Ablation, ablation_named, editor_view
+from splice.evaluation.ablations import (
+    ABLATION_NAMES,
+    DEFAULT_OPEN_FILES,
+    Ablation,
+    EditorView,
+    ablation_named,
+    editor_view,
+)
 from splice.evaluation.bootstrap import RESAMPLES
+from splice.evaluation.guard import RequestGuard
 from splice.evaluation.isolation import Mirror, build_mirrors, check_isolation
 from splice.evaluation.report import Report
-from splice.evaluation.repository import RepositoryContext, open_context, unavailable_reason
+from splice.evaluation.repository import build_artifact, unavailable_reason
 from splice.evaluation.sampling import Sample, Task, sample_tasks
-from splice.evaluation.session import Outcome, Runner, Session
+from splice.evaluation.session import Outcome, Runner, Session, SessionSetup
+from splice.retrieval.selection import Knobs
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -43,6 +51,10 @@ class EvalOptions:
     resamples: int = RESAMPLES
     tenant: str = "eval"
     workdir: Path | None = None  # where masked mirrors go; a temporary directory (removed after) if None
+    # Evaluated repository (resolved path) -> the organization's other repositories, from which the
+    # customized row's tenant artifact is built.
+    siblings: dict[Path, tuple[Path, ...]] = dataclasses.field(default_factory=dict)
+    artifact_knobs: Knobs | None = None  # the selection the artifact is built with (the guardrail's run)
 
 
 def make_runner(options: EvalOptions, settings: Settings) -> Runner:
@@ -50,11 +62,11 @@ def make_runner(options: EvalOptions, settings: Settings) -> Runner:
     if options.via == "stdio":
         from splice.evaluation.stdio import StdioRunner  # noqa: PLC0415 - only this runner needs subprocesses
 
-        return StdioRunner(index_timeout=options.index_timeout, tenant=options.tenant)
+        return StdioRunner(index_timeout=options.index_timeout)
     if options.via == "inprocess":
         from splice.evaluation.inprocess import InProcessRunner  # noqa: PLC0415 - loads the engine and tokenizer
 
-        return InProcessRunner(settings, index_timeout=options.index_timeout, tenant=options.tenant)
+        return InProcessRunner(settings, index_timeout=options.index_timeout)
     raise ValueError(f"unknown runner {options.via!r}; expected 'inprocess' or 'stdio'")
 
 
@@ -95,8 +107,9 @@ class Evaluation:
         self.problems = list(self.sample.problems)
         self.unavailable.clear()
         self._prepared = True
+        repos = sorted({task.repo for task in self.sample.tasks})
         for ablation in self.ablations:
-            reason = unavailable_reason(ablation)
+            reason = unavailable_reason(ablation, repos, self.options.siblings)
             if reason is not None:
                 self.unavailable[ablation.name] = reason
         return self.sample
@@ -121,17 +134,19 @@ class Evaluation:
         return self.report()
 
     async def _run_repository(self, runner: Runner, mirror: Mirror, tasks: list[Task], done: int, total: int) -> int:
+        guard = RequestGuard.for_mirror(mirror, tasks)
+        guard_file = mirror.root.parent / f"{mirror.root.name}-guard.json"
+        guard.write(guard_file)
+        setup = SessionSetup(guard=guard, guard_file=guard_file, tenant=self.options.tenant)
         sessions: dict[str, Session] = {}
-        contexts: dict[str, RepositoryContext] = {}
+        sight = Sight(mirror, self.options.siblings.get(mirror.source.resolve(), ()))
         try:
             for ablation in self.ablations:
                 if ablation.name in self.unavailable:
                     continue
-                # A runner that retrieves for itself still needs the customized row's artifact built.
-                if ablation.customized or (ablation.retrieval and runner.takes_snippets):
-                    contexts[ablation.name] = open_context(
-                        mirror, ablation, tenant=self.options.tenant, artifacts_root=mirror.artifacts_root)
-                sessions[ablation.name] = session = await runner.open(mirror, ablation)
+                if ablation.customized and setup.artifacts_root is None:
+                    setup = dataclasses.replace(setup, artifacts_root=self._sibling_artifact(mirror))
+                sessions[ablation.name] = session = await runner.open(mirror, ablation, setup)
                 # One request before timing: the first loads the tokenizer, grammars and caches, a cost an
                 # editor pays once per session rather than per keystroke.
                 await session.complete(editor_view(tasks[0], ablation, mirror, open_files=self.options.open_files))
@@ -139,31 +154,26 @@ class Evaluation:
                 for ablation in self.ablations:
                     if ablation.name not in sessions:
                         continue
-                    session = sessions[ablation.name]
                     view = editor_view(task, ablation, mirror, open_files=self.options.open_files)
-                    context = contexts.get(ablation.name)
-                    search_ms = 0.0
-                    if context is not None and runner.takes_snippets:
-                        # Retrieval is part of a request's path in the server, so its time counts.
-                        started = time.perf_counter()
-                        found = tuple(context.snippets(view, self.settings.max_snippets))
-                        search_ms = (time.perf_counter() - started) * 1000
-                        view = dataclasses.replace(view, snippets=found)
-                    check_isolation(task, mirror, document=view.document, others=view.others,
-                                    snippets=view.snippets)
-                    outcome = await session.complete(view)
-                    if search_ms:
-                        outcome = dataclasses.replace(outcome, latency_ms=outcome.latency_ms + search_ms)
-                    self.outcomes[ablation.name][task.id] = outcome
+                    check_isolation(task, mirror, document=view.document, others=view.others)
+                    outcome = await sessions[ablation.name].complete(view)
+                    in_view = sight.sees(task, ablation, view)
+                    self.outcomes[ablation.name][task.id] = dataclasses.replace(outcome, in_view=in_view)
                     done += 1
                     if self.on_progress is not None:
                         self.on_progress(done, total)
         finally:
             for session in sessions.values():
                 await session.close()
-            for context in contexts.values():
-                context.close()
         return done
+
+    def _sibling_artifact(self, mirror: Mirror) -> Path:
+        """Build the tenant artifact from the repositories ``mirror``'s source declares as its siblings."""
+        siblings = self.options.siblings.get(mirror.source.resolve(), ())
+        root = mirror.artifacts_root
+        build_artifact(list(siblings), tenant=self.options.tenant, artifacts_root=root,
+                       knobs=self.options.artifact_knobs or Knobs())
+        return root
 
     def report(self, *, partial: bool = False) -> Report:
         """The report of what has completed so far."""
@@ -203,3 +213,40 @@ async def run_ablation(
     chosen = dataclasses.replace(base, ablations=(name,))
     sample = Sample(tasks=list(tasks), files=files)
     return await Evaluation([], chosen, settings=settings, sample=sample).run()
+
+
+class Sight:
+    """What each row lets the engine see, as sets of stripped lines: for the copy ceiling."""
+
+    def __init__(self, mirror: Mirror, siblings: Sequence[Path]) -> None:
+        self._mirror = mirror
+        self._siblings = siblings
+        self._repository: set[str] | None = None
+        self._organization: set[str] | None = None
+
+    def _lines_of_repository(self) -> set[str]:
+        if self._repository is None:
+            self._repository = {line.strip() for text in self._mirror.texts.values() for line in text.split("\n")}
+        return self._repository
+
+    def _lines_of_siblings(self) -> set[str]:
+        if self._organization is None:
+            from splice.workspace import workspace_files  # noqa: PLC0415 - only the customized row reads siblings
+
+            self._organization = {line.strip() for root in self._siblings
+                                  for file in workspace_files(root) for line in file.text.split("\n")}
+        return self._organization
+
+    def sees(self, task: Task, ablation: Ablation, view: EditorView) -> bool:
+        """Whether every non-blank line of the hidden text is somewhere the engine could copy it from."""
+        wanted = {line.strip() for line in task.middle.split("\n")} - {""}
+        if not wanted:
+            return False
+        visible = {line.strip() for line in view.document.split("\n")}
+        for other in view.others:
+            visible.update(line.strip() for line in other.text.split("\n"))
+        if wanted <= visible:
+            return True
+        if ablation.workspace and wanted <= visible | self._lines_of_repository():
+            return True
+        return ablation.customized and wanted <= visible | self._lines_of_repository() | self._lines_of_siblings()

@@ -1,41 +1,41 @@
-"""Running tasks through :class:`~splice.pipeline.CompletionPipeline` in this process.
+"""Running tasks through the server's pipeline in this process.
 
-Each session builds what ``splice serve`` would build for the simulated editor: the engine from settings
-(the embedded engine, or Triton with the embedded one as fallback), with the masked repository as its
-workspace only when the ablation includes the repository, and one prompt builder. Per task it tells the
-engine about the open documents exactly as the server's text synchronisation does (the target's live text
-overrides its disk copy, then the neighbours), asks the pipeline, and forgets the documents again so one
-task's files never linger into the next. The time measured is the whole ``complete`` call.
+Each session is a :class:`splice.local.LocalPipeline`, the assembly ``splice complete`` uses and the same
+builder the server uses: the engine from settings (with the masked repository as its workspace only when
+the ablation includes it), the snippet sources the ablation includes (open documents; the masked
+repository's index; the tenant artifact built from the sibling repositories), and the leakage guard on
+every engine request. Per task the simulated editor opens the documents (the target's live text overrides
+its disk copy), asks, and closes them again, so one task's files never linger into the next. The time
+measured is the whole ``complete`` call, retrieval included.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 from splice.config import Settings
-from splice.context.builder import PromptBuilder
 from splice.context.tokens import TokenCounter
-from splice.engines.base import Engine
-from splice.engines.embedded import EmbeddedEngine
-from splice.engines.factory import create_engine, embedded_of
+from splice.engines.factory import create_engine
 from splice.errors import EngineError
 from splice.evaluation.ablations import Ablation, EditorView
+from splice.evaluation.guard import GuardedEngine
 from splice.evaluation.isolation import Mirror
 from splice.evaluation.sampling import Task
-from splice.evaluation.session import Outcome
-from splice.pipeline import CompletionInput, CompletionPipeline
+from splice.evaluation.session import EVALUATION_RETRIEVAL_DEADLINE_MS, Outcome, SessionSetup
+from splice.local import LocalPipeline, open_local
+from splice.open_documents import OpenDocument
+from splice.pipeline import CompletionInput
 
 
 class InProcessSession:
-    """One engine and pipeline for one masked repository and ablation."""
+    """One local pipeline for one masked repository and ablation."""
 
-    def __init__(self, mirror: Mirror, engine: Engine, pipeline: CompletionPipeline, *, workspace: bool) -> None:
+    def __init__(self, mirror: Mirror, local: LocalPipeline, *, workspace: bool) -> None:
         self.mirror = mirror
         self.workspace = workspace
-        self.engine = engine
-        self.pipeline = pipeline
-        self._embedded: EmbeddedEngine | None = embedded_of(engine)
+        self.local = local
 
     def _display_path(self, task: Task) -> str:
         """The path the server would put in the request: relative to the workspace root when there is one,
@@ -46,60 +46,65 @@ class InProcessSession:
         """The pipeline's first suggestion for ``view``."""
         task = view.task
         target = str(self.mirror.path_of(task))
-        opened = [target, *(doc.key for doc in view.others)]
-        if self._embedded is not None:
-            self._embedded.document_changed(target, view.document)
-            for doc in view.others:
-                self._embedded.document_changed(doc.key, doc.text)
+        documents = self.local.documents
+        for doc in view.others:
+            documents.update(OpenDocument(key=doc.key, path=doc.key, shown=doc.path, version=1, text=doc.text))
+        documents.update(OpenDocument(key=target, path=target, shown=self._display_path(task), version=1,
+                                      text=view.document))
         request = CompletionInput(
-            path=self._display_path(task), language=task.language, prefix=view.prefix, suffix=view.suffix, invoked=True,
-            others=view.others, extra_snippets=view.snippets, repo=self.mirror.source.name, document_path=target,
+            path=self._display_path(task), language=task.language, prefix=view.prefix, suffix=view.suffix,
+            invoked=True, repo=self.mirror.source.name, document_path=target, key=target,
         )
         started = time.perf_counter()
         try:
-            result = await self.pipeline.complete(request)
+            result = await self.local.pipeline.complete(request)
         except EngineError as exc:
             return Outcome(task_id=task.id, prediction="", latency_ms=(time.perf_counter() - started) * 1000,
                            error=exc.message)
         finally:
-            if self._embedded is not None:
-                for path in opened:
-                    self._embedded.document_closed(path)
+            documents.close_all()
         elapsed = (time.perf_counter() - started) * 1000
         prediction = result.proposals[0].text if result.proposals else ""
         return Outcome(task_id=task.id, prediction=prediction, latency_ms=elapsed, sources=result.sources,
-                       error=result.skipped)
+                       error=result.skipped, candidates=result.candidates)
 
     async def close(self) -> None:
-        """Release the engine."""
-        await self.engine.aclose()
+        """Release the engine and the indexes."""
+        await self.local.aclose()
 
 
 class InProcessRunner:
     """Opens in-process sessions from one set of settings."""
 
     name = "inprocess"
-    takes_snippets = True
 
-    def __init__(self, settings: Settings, *, index_timeout: float = 600.0, tenant: str = "") -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, *, index_timeout: float = 600.0) -> None:
+        self.settings = dataclasses.replace(
+            settings, retrieval_deadline_ms=max(settings.retrieval_deadline_ms, EVALUATION_RETRIEVAL_DEADLINE_MS))
         self.index_timeout = index_timeout
-        self.tenant = tenant
         self._counter: TokenCounter | None = None
 
-    async def open(self, mirror: Mirror, ablation: Ablation) -> InProcessSession:
-        """An engine (indexing ``mirror`` when the ablation includes the repository) and a pipeline."""
+    async def open(self, mirror: Mirror, ablation: Ablation, setup: SessionSetup) -> InProcessSession:
+        """A guarded engine (indexing ``mirror`` when the ablation includes the repository), the sources the
+        ablation includes, and the pipeline over them."""
+        from splice.retrieval import index_repository  # noqa: PLC0415 - only the repository rows need it
+        from splice.retrieval.live import Retrieval  # noqa: PLC0415 - as above
+
         settings = self.settings
-        if ablation.customized and self.tenant:
-            settings = dataclasses.replace(settings, tenant=self.tenant, artifacts_dir=str(mirror.artifacts_root))
-        engine = create_engine(settings, mirror.root if ablation.workspace else None)
-        embedded = embedded_of(engine)
-        if embedded is not None:
-            await embedded.start()
-            if not embedded.wait_until_ready(self.index_timeout):
-                raise TimeoutError(f"the engine's index of {mirror.source} was not ready after "
-                                   f"{self.index_timeout:.0f} s")
+        if ablation.customized:
+            assert setup.artifacts_root is not None, "the customized row needs the siblings' artifact"
+            settings = dataclasses.replace(settings, tenant=setup.tenant, artifacts_dir=str(setup.artifacts_root))
+        workspace = mirror.root if ablation.workspace else None
+        engine = GuardedEngine(create_engine(settings, workspace), setup.guard)
+        repository = index_repository(mirror.root, index_path=_index_path(mirror)) if ablation.retrieval else None
+        artifact = (Retrieval.for_tenant(Path(settings.artifacts_dir), setup.tenant)
+                    if ablation.customized else None)
         if self._counter is None:
             self._counter = TokenCounter.load()
-        pipeline = CompletionPipeline(settings, PromptBuilder(settings, self._counter), engine)
-        return InProcessSession(mirror, engine, pipeline, workspace=ablation.workspace)
+        local = await open_local(settings, workspace, index_timeout=self.index_timeout, repository=repository,
+                                 artifact=artifact, counter=self._counter, engine=engine)
+        return InProcessSession(mirror, local, workspace=ablation.workspace)
+
+
+def _index_path(mirror: Mirror) -> Path:
+    return mirror.index_dir / "inprocess.sqlite"

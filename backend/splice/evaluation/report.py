@@ -76,7 +76,21 @@ class Report:
         summary["no_suggestion"] = sum(
             1 for t in chosen if (o := self.outcomes.get(ablation, {}).get(t.id)) and not o.prediction
         )
+        summary.update(self._headroom(ablation, chosen))
         return summary
+
+    def _headroom(self, ablation: str, tasks: Sequence[Task]) -> dict[str, float | None]:
+        """How far ranking is from what the engine could do: the candidate oracle (the right answer was
+        among the engine's candidates; None where the runner cannot see them) and the copy ceiling (the
+        hidden line is present verbatim in what the engine could see)."""
+        answered = [(t, o) for t in tasks if (o := self.outcomes.get(ablation, {}).get(t.id)) is not None]
+        in_view = [o.in_view for _, o in answered if o.in_view is not None]
+        oracle = [any(scored_text(c, t).strip() == t.middle.strip() for c in o.candidates) for t, o in answered]
+        sees_candidates = any(o.candidates for _, o in answered)
+        return {
+            "candidate_oracle": round(sum(oracle) / len(oracle), 4) if oracle and sees_candidates else None,
+            "copy_ceiling": round(sum(in_view) / len(in_view), 4) if in_view else None,
+        }
 
     def lift(self, candidate: str, baseline: str) -> dict[str, Any]:
         """``candidate`` over ``baseline`` per metric, on the tasks both answered."""
@@ -165,6 +179,7 @@ class Report:
                 continue
             entry["predictions"][name] = {
                 "text": scored_text(outcome.prediction, task), "latency_ms": round(outcome.latency_ms, 3),
+                "sources": list(outcome.sources),
                 **{metric: round(value, 4) for metric, value in score.items()},
                 **({"error": outcome.error} if outcome.error else {}),
             }

@@ -1,88 +1,55 @@
-"""Repository context for the ``retrieval`` and ``customized`` rows, from :mod:`splice.retrieval`.
+"""The organization's other code, for the customized row: the tenant artifact built from sibling repositories.
 
-The harness asks two things of retrieval: snippets for a cursor from an index of the masked repository,
-and a tenant artifact built from the masked repository. Both go through :class:`RepositoryContext`, so the
-harness depends on nothing but this module; when :mod:`splice.retrieval` does not offer what is needed,
-:func:`unavailable_reason` says why and the two rows are reported as unavailable instead of being faked.
+Customization exists for code a developer uses from another repository: the organization's internal
+libraries and APIs. The customized row measures exactly that: an evaluated repository declares the
+sibling repositories of the same organization (``splice eval --sibling REPO=SIBLING``), the tenant
+artifact is built from those, never from the evaluated repository, and the row runs only when every
+evaluated repository has at least one sibling (otherwise it is reported unavailable, with the reason).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Sequence
-from typing import Any, Protocol
+import asyncio
+import concurrent.futures
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from splice.context.prompt import Snippet
-from splice.evaluation.ablations import Ablation, EditorView
-from splice.evaluation.isolation import Mirror
-
-# What the harness calls in splice.retrieval; all of it must be there for the rows to run.
-_REQUIRED = ("index_repository", "search_snippets", "build_artifact")
+from splice.evaluation.ablations import Ablation
+from splice.retrieval.selection import Knobs
 
 
-class RepositoryContext(Protocol):
-    """Snippets from the repository for one masked mirror; ``tenant`` is set for the customized row."""
-
-    tenant: str
-
-    def snippets(self, view: EditorView, limit: int) -> Sequence[Snippet]:
-        """Repository snippets for the cursor in ``view``, best first."""
-        ...
-
-    def close(self) -> None:
-        """Release the index."""
-        ...
-
-
-def _retrieval() -> Any | None:
-    if importlib.util.find_spec("splice.retrieval") is None:
+def unavailable_reason(ablation: Ablation, repos: Sequence[Path],
+                       siblings: Mapping[Path, Sequence[Path]]) -> str | None:
+    """Why ``ablation`` cannot run on ``repos``, or None when it can."""
+    if not ablation.customized:
         return None
-    try:
-        return importlib.import_module("splice.retrieval")
-    except ImportError:
-        return None
-
-
-def unavailable_reason(ablation: Ablation) -> str | None:
-    """Why ``ablation`` cannot run here, or None when it can."""
-    if not (ablation.retrieval or ablation.customized):
-        return None
-    module = _retrieval()
-    if module is None:
-        return "repository retrieval (splice.retrieval) is not available in this installation"
-    missing = [name for name in _REQUIRED if not hasattr(module, name)]
-    if missing:
-        return f"splice.retrieval does not offer {', '.join(missing)} yet"
+    lonely = [repo.name for repo in repos if not siblings.get(repo.resolve())]
+    if lonely:
+        return (f"no sibling repositories declared for {', '.join(lonely)} (the artifact is built from the "
+                "organization's other code: --sibling REPO=PATH)")
+    for repo in repos:
+        if repo.resolve() in {sibling.resolve() for sibling in siblings[repo.resolve()]}:
+            return f"{repo.name} is declared its own sibling: its hidden lines would be in the artifact"
     return None
 
 
-class _RetrievalContext:
-    """Adapter over :mod:`splice.retrieval`'s public functions."""
+def build_artifact(roots: Sequence[Path], *, tenant: str, artifacts_root: Path, knobs: Knobs) -> None:
+    """Build and publish ``tenant``'s artifact from ``roots`` (no guardrail) under ``artifacts_root``.
 
-    def __init__(self, module: Any, handle: Any, tenant: str) -> None:
-        self._module = module
-        self._handle = handle
-        self.tenant = tenant
+    It embeds its chunks whenever the workspace index does (the static model is installed), so the
+    customized row differs from the retrieval row by the artifact's code alone, not by a weaker index."""
+    from splice.retrieval.customization import customize  # noqa: PLC0415 - loads the indexer
+    from splice.retrieval.indexing import Source  # noqa: PLC0415 - as above
+    from splice.retrieval.live import optional_encoder  # noqa: PLC0415 - as above
 
-    def snippets(self, view: EditorView, limit: int) -> Sequence[Snippet]:
-        found: Sequence[Snippet] = self._module.search_snippets(
-            self._handle, prefix=view.prefix, suffix=view.suffix, path=view.task.path, limit=limit,
-        )
-        return found
-
-    def close(self) -> None:
-        close = getattr(self._handle, "close", None)
-        if callable(close):
-            close()
-
-
-def open_context(mirror: Mirror, ablation: Ablation, *, tenant: str, artifacts_root: Any) -> RepositoryContext:
-    """The repository context ``ablation`` uses for ``mirror``: an index, or a freshly built artifact."""
-    module = _retrieval()
-    assert module is not None, unavailable_reason(ablation)
-    if ablation.customized:
-        handle = module.build_artifact(mirror.root, tenant=tenant, artifacts_root=artifacts_root)
-        return _RetrievalContext(module, handle, tenant)
-    handle = module.index_repository(mirror.root)
-    return _RetrievalContext(module, handle, "")
+    semantic = optional_encoder(None) is not None
+    job = customize(artifacts_root, tenant, [Source(root.name, root) for root in roots], knobs=knobs,
+                    semantic=semantic)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(job)
+        return
+    # Called from inside an event loop: build on a thread with its own loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, job).result()

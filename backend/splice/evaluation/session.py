@@ -8,10 +8,16 @@ A :class:`Runner` opens one :class:`Session` per repository and ablation (an eng
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from splice.evaluation.ablations import Ablation, EditorView
+from splice.evaluation.guard import RequestGuard
 from splice.evaluation.isolation import Mirror
+
+# Retrieval waits this long in an evaluation (the server's default is 40 ms), so that figures do not
+# depend on how loaded the machine is; the latency reported still includes the search.
+EVALUATION_RETRIEVAL_DEADLINE_MS = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +29,23 @@ class Outcome:
     latency_ms: float
     sources: tuple[str, ...] = ()
     error: str | None = None
+    # Every candidate the engine proposed, before post-processing (where the runner can see them): the
+    # candidate oracle asks whether the right line was among them.
+    candidates: tuple[str, ...] = ()
+    # Whether the hidden text occurs verbatim in what this row lets the engine see (the copy ceiling).
+    in_view: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionSetup:
+    """What a session needs beyond the mirror: the run's leakage guard (also as a file, for a server
+    process) and, for the customized row, where the tenant artifact built from the sibling repositories
+    was published."""
+
+    guard: RequestGuard
+    guard_file: Path
+    tenant: str = ""
+    artifacts_root: Path | None = None
 
 
 class Session(Protocol):
@@ -38,12 +61,11 @@ class Session(Protocol):
 
 
 class Runner(Protocol):
-    """Opens sessions; ``name`` says how requests travel (``inprocess`` or ``stdio``). ``takes_snippets``
-    says whether the harness must find repository snippets for it, or whether it retrieves for itself."""
+    """Opens sessions; ``name`` says how requests travel (``inprocess`` or ``stdio``). Either way the
+    session's pipeline finds its own snippets, with the sources the ablation includes."""
 
     name: str
-    takes_snippets: bool
 
-    async def open(self, mirror: Mirror, ablation: Ablation) -> Session:
+    async def open(self, mirror: Mirror, ablation: Ablation, setup: SessionSetup) -> Session:
         """A ready session for the masked repository ``mirror`` under ``ablation``."""
         ...

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from splice.evaluation.ablations import Ablation, EditorView
-from splice.evaluation.isolation import Mirror
-from splice.evaluation.session import Outcome
+from splice.evaluation.guard import LEAKAGE_MARK
+from splice.evaluation.isolation import LeakageError, Mirror
+from splice.evaluation.session import EVALUATION_RETRIEVAL_DEADLINE_MS, Outcome, SessionSetup
 
 INVOKED = 1
 _ENGINE_EVENTS = ('"embedded.project_indexed"', '"embedded.index_failed"')
@@ -215,6 +216,8 @@ class StdioSession:
             })
             error = None
         except (RuntimeError, TimeoutError) as exc:
+            if LEAKAGE_MARK in str(exc):
+                raise LeakageError(f"{task.id}: the server refused a request: {exc}") from exc
             result, error = None, str(exc) or "timed out"
         elapsed = (time.perf_counter() - started) * 1000
         for uri in [target, *(Path(key).as_uri() for key, _ in opened)]:
@@ -237,25 +240,25 @@ class StdioRunner:
     """Starts one ``splice serve`` per session."""
 
     name = "stdio"
-    takes_snippets = False  # the server retrieves for itself, as it does for an editor
 
-    def __init__(self, *, command: list[str] | None = None, index_timeout: float = 600.0, tenant: str = "") -> None:
+    def __init__(self, *, command: list[str] | None = None, index_timeout: float = 600.0) -> None:
         self.command = command or [sys.executable, "-m", "splice", "serve"]
         self.index_timeout = index_timeout
-        self.tenant = tenant
 
-    async def open(self, mirror: Mirror, ablation: Ablation) -> StdioSession:
+    async def open(self, mirror: Mirror, ablation: Ablation, setup: SessionSetup) -> StdioSession:
         """A server initialised for ``ablation``, its index ready when it has a workspace."""
         # Info level: readiness is read from the server's log. The server's own workspace index goes beside
         # the mirror, never into the person's cache, and benchmark requests are not a person's usage, so
         # they stay out of the telemetry store.
+        # The guard file makes the server check every engine request and keep its index to the masked
+        # copies on disk.
         env = {**os.environ, "SPLICE_LOG_LEVEL": "info", "SPLICE_INDEX_DIR": str(mirror.index_dir),
-               "SPLICE_TELEMETRY": "off"}
+               "SPLICE_TELEMETRY": "off", "SPLICE_EVALUATION_GUARD": str(setup.guard_file)}
         server = await ServerProcess.start(self.command, env)
         root = mirror.root if ablation.workspace else None
-        options: dict[str, Any] = {}
-        if ablation.customized and self.tenant:
-            options = {"tenant": self.tenant, "artifactsDir": str(mirror.artifacts_root)}
+        options: dict[str, Any] = {"retrievalDeadlineMs": EVALUATION_RETRIEVAL_DEADLINE_MS if ablation.retrieval else 0}
+        if ablation.customized:
+            options.update(tenant=setup.tenant, artifactsDir=str(setup.artifacts_root))
         params: dict[str, Any] = {
             "processId": os.getpid(),
             "clientInfo": {"name": "splice-eval"},

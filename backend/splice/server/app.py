@@ -22,12 +22,13 @@ import structlog
 
 from splice import config
 from splice.config import Settings
-from splice.context.snippets import OpenFileSnippets, SourceDocument
+from splice.context.sources import OpenDocumentSource, SnippetQuery
 from splice.documents import DocumentStore, TextDocument
-from splice.engines.base import DocumentObserver, Engine
+from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
 from splice.logging import get_logger
+from splice.open_documents import OpenDocument, OpenDocuments
 from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
 from splice.server.retrieval import ServerRetrieval
@@ -71,7 +72,7 @@ class LanguageServer:
         self.shutdown_requested = False
         self.exit_code: int | None = None
         self.counter: TokenCounter | None = None
-        self.snippets = OpenFileSnippets(settings.snippet_window_lines)
+        self.open_files = OpenDocumentSource(settings.snippet_window_lines)
         self._engine_override = engine
         self.engine: Engine | None = engine
         self.pipeline: CompletionPipeline | None = None
@@ -79,6 +80,8 @@ class LanguageServer:
         self._inflight: dict[str, Any] = {}  # uri -> request id of its running completion
         self._watch: asyncio.Task[None] | None = None
         self.retrieval = ServerRetrieval(self)
+        # The engine listens through _EngineDocuments, which follows engine changes at run time.
+        self.open_documents = OpenDocuments((_EngineDocuments(self), self.open_files, self.retrieval))
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
@@ -206,63 +209,55 @@ class LanguageServer:
     def _start_engine(self) -> None:
         # Imported here: the engine, the tokenizer and the grammars are the slow part of start-up, and the
         # editor is waiting for the ``initialize`` reply.
-        from splice.engines.factory import create_engine, embedded_of  # noqa: PLC0415
+        from splice.engines.factory import create_engine  # noqa: PLC0415
 
         if self._engine_override is not None:
             self.engine = self._engine_override
         else:
             workspace = Path(self.root) if self.root else None
             self.engine = create_engine(self.settings, workspace, on_status=self.status)
-            embedded = embedded_of(self.engine)
-            if embedded is not None:
-                asyncio.get_running_loop().create_task(embedded.start())
-        for doc in self.documents:
-            self._observe(doc)
+            if self.settings.evaluation_guard:
+                from splice.evaluation.guard import GuardedEngine  # noqa: PLC0415 - evaluation runs only
+
+                self.engine = GuardedEngine.from_file(self.engine, Path(self.settings.evaluation_guard))
+            asyncio.get_running_loop().create_task(self.engine.start())
+        for doc in self.open_documents:
+            if doc.path is not None:
+                self.engine.document_changed(doc.path, doc.text)
         self._build_pipeline()
 
     def _build_pipeline(self) -> None:
-        from splice.context.builder import PromptBuilder  # noqa: PLC0415 - see _start_engine
-        from splice.context.tokens import TokenCounter  # noqa: PLC0415
-        from splice.pipeline import CompletionPipeline  # noqa: PLC0415
+        from splice.context.tokens import TokenCounter  # noqa: PLC0415 - see _start_engine
+        from splice.pipeline import build_pipeline  # noqa: PLC0415
 
         assert self.engine is not None
         if self.counter is None:
             self.counter = TokenCounter.load()
-        self.snippets.window_lines = self.settings.snippet_window_lines
-        builder = PromptBuilder(self.settings, self.counter, self.snippets)
-        self.pipeline = CompletionPipeline(self.settings, builder, self.engine)
+        self.open_files.finder.window_lines = self.settings.snippet_window_lines
+        self.pipeline = build_pipeline(self.settings, self.engine, self.counter,
+                                       sources=(*self.retrieval.sources, self.open_files))
 
     # Documents -------------------------------------------------------------------------------------------
 
     def document_updated(self, uri: str, *, saved: bool = False) -> None:
-        """Let the engine and the repository index learn the document's new text (``saved``: on disk too)."""
+        """Tell everything that learns from documents the new text (``saved``: it is on disk too)."""
         doc = self.documents.get(uri)
         # Normalised once per change: the engine and the index both read "\n" line ends.
         text = doc.text.replace("\r\n", "\n")
-        self._observe(doc, text)
-        self.retrieval.document_changed(uri, text, saved=saved)
+        shown = display_path(uri, self.root)
+        self.open_documents.update(OpenDocument(key=uri, path=uri_to_path(uri), shown=shown, version=doc.version,
+                                                text=text, saved=saved))
         edit = doc.last_edit
         if edit is not None:
             cursor = edit.begin + len(edit.inserted)
             at = cursor if text is doc.text else len(doc.text[:cursor].replace("\r\n", "\n"))
-            self.retrieval.prefetch(uri, display_path(uri, self.root), text, at)
+            self.retrieval.prefetch(SnippetQuery(key=uri, path=shown, text=text, offset=at,
+                                                 limit=self.settings.max_snippets))
 
     def document_closed(self, uri: str) -> None:
-        """Forget caches for ``uri``; the engine falls back to the file on disk."""
-        self.snippets.forget(uri)
-        self.retrieval.forget(uri)
+        """Revert ``uri``'s live text everywhere: the engine, the snippet sources and the index use the disk."""
+        self.open_documents.close(uri)
         self.telemetry.document_closed(uri)
-        path = uri_to_path(uri)
-        if path is not None and isinstance(self.engine, DocumentObserver):
-            self.engine.document_closed(path)
-
-    def _observe(self, doc: TextDocument, text: str | None = None) -> None:
-        """Give the engine ``doc``'s text (``text``: the same with "\\n" line ends, when already made)."""
-        if self.engine is None:
-            return  # observed when the engine starts
-        path = uri_to_path(doc.uri)
-        if path is not None and isinstance(self.engine, DocumentObserver):
-            self.engine.document_changed(path, doc.text.replace("\r\n", "\n") if text is None else text)
 
     # Completion ------------------------------------------------------------------------------------------
 
@@ -311,9 +306,7 @@ class LanguageServer:
             path = display_path(uri, self.root)
             request = CompletionInput(
                 path=path, language=_language(doc), prefix=doc.text[:start] + head,
-                suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, others=self._others(uri),
-                pending_snippets=self.retrieval.search(path, doc.text.replace("\r\n", "\n"),
-                                                       len(doc.text[:cursor].replace("\r\n", "\n")), uri),
+                suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, key=uri,
                 document_path=uri_to_path(uri),
             )
             # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,
@@ -358,13 +351,6 @@ class LanguageServer:
                 if running is None or running is asyncio.current_task():
                     self._inflight.pop(uri, None)
 
-    def _others(self, uri: str) -> tuple[SourceDocument, ...]:
-        return tuple(
-            SourceDocument(key=d.uri, path=display_path(d.uri, self.root), version=d.version, text=d.text)
-            for d in self.documents
-            if d.uri != uri
-        )
-
     def _text_of(self, uri: str) -> str | None:
         try:
             return self.documents.get(uri).text
@@ -381,6 +367,23 @@ class LanguageServer:
         self.issued[issued.completion_id] = issued
         while len(self.issued) > _ISSUED_LIMIT:
             self.issued.popitem(last=False)
+
+
+class _EngineDocuments:
+    """Tells the server's current engine (which a settings change may replace) about open documents."""
+
+    def __init__(self, server: LanguageServer) -> None:
+        self.server = server
+
+    def opened_or_changed(self, document: OpenDocument) -> None:
+        """The engine learns the live text (an engine not started yet learns it when it starts)."""
+        if self.server.engine is not None and document.path is not None:
+            self.server.engine.document_changed(document.path, document.text)
+
+    def closed(self, document: OpenDocument) -> None:
+        """The engine uses the disk copy again."""
+        if self.server.engine is not None and document.path is not None:
+            self.server.engine.document_closed(document.path)
 
 
 def _language(doc: TextDocument) -> str:

@@ -11,6 +11,7 @@ from splice.context.builder import Cursor, PromptBuilder
 from splice.context.identifiers import identifier_parts, jaccard
 from splice.context.prompt import Snippet
 from splice.context.snippets import OpenFileSnippets, SourceDocument
+from splice.context.sources import query_text
 from splice.context.templates import TEMPLATES, all_special_tokens, template_for
 from splice.context.tokens import TokenCounter
 from splice.context.windows import prefix_window, suffix_window
@@ -127,8 +128,10 @@ def test_builder_respects_budget_and_orders_snippets_stably(counter: TokenCounte
         _doc("z_last.py", "def respond(request, code):\n    return Response(request, code)\n"),
         _doc("a_first.py", "def handler_helper(request):\n    return respond(request, 0)\n"),
     ]
-    prompt = builder.build(Cursor(path="app.py", language="python", prefix=prefix + "def handler_x(request):\n    ",
-                                  suffix="\n"), others)
+    cursor = Cursor(path="app.py", language="python", prefix=prefix + "def handler_x(request):\n    ", suffix="\n")
+    found = OpenFileSnippets(settings.snippet_window_lines).find(query_text(cursor.prefix, cursor.suffix), others, 4)
+    assert found
+    prompt = builder.build(cursor, found)
     assert prompt.prompt_tokens <= 512 - 64
     assert counter.count(prompt.text) <= 512
     paths = [s.path for s in prompt.snippets]

@@ -7,13 +7,13 @@ import dataclasses
 from splice.config import Settings
 from splice.context.builder import PromptBuilder
 from splice.context.tokens import TokenCounter
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.pipeline import CompletionInput, CompletionPipeline
 
 COUNTER = TokenCounter.load()
 
 
-class ListEngine:
+class ListEngine(RemoteEngine):
     name = "list"
 
     def __init__(self, candidates: list[Candidate]) -> None:

@@ -56,8 +56,7 @@ def test_every_ablation_view_passes_the_guard(sample: Sample, tmp_path: Path) ->
     for task in sample.tasks:
         for ablation in ABLATIONS:
             view = editor_view(task, ablation, mirrors[task.repo])
-            check_isolation(task, mirrors[task.repo], document=view.document, others=view.others,
-                            snippets=view.snippets)
+            check_isolation(task, mirrors[task.repo], document=view.document, others=view.others)
             assert all(doc.path != task.path for doc in view.others)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,6 +10,8 @@ from typing import Any
 
 from splice.config import Settings
 from splice.context.prompt import Snippet
+from splice.context.sources import SnippetQuery
+from splice.open_documents import OpenDocument
 from splice.server.retrieval import LIVE_UPDATE_MAX_CHARS, ServerRetrieval
 
 SNIPPET = Snippet(path="lib.py", text="def helper():\n    pass\n", start_line=0, end_line=2, score=1.0,
@@ -26,11 +29,11 @@ class CountingRetrieval:
         return [SNIPPET]
 
 
-def service() -> tuple[ServerRetrieval, CountingRetrieval]:
-    server = SimpleNamespace(settings=Settings(), root=None)
-    retrieval = ServerRetrieval(server)
+def service(**settings: Any) -> tuple[ServerRetrieval, CountingRetrieval]:
+    server = SimpleNamespace(settings=Settings(**settings), root=None)
+    retrieval = ServerRetrieval(server)  # type: ignore[arg-type]
     counting = CountingRetrieval()
-    retrieval.retrieval = counting  # type: ignore[assignment]
+    retrieval.workspace = counting  # type: ignore[assignment]
     return retrieval, counting
 
 
@@ -38,30 +41,70 @@ TEXT = "import lib\n\n\ndef main():\n    lib.hel\n"
 CURSOR = TEXT.index("hel") + 3
 
 
+def query(offset: int = CURSOR, text: str = TEXT) -> SnippetQuery:
+    return SnippetQuery(key="file:///w/a.py", path="a.py", text=text, offset=offset, limit=4)
+
+
+def document(path: Path, text: str, *, saved: bool = False) -> OpenDocument:
+    return OpenDocument(key=path.as_uri(), path=str(path), shown=path.name, version=1, text=text, saved=saved)
+
+
 async def test_completion_at_the_end_of_a_change_reuses_the_prefetched_search() -> None:
     retrieval, counting = service()
-    retrieval.prefetch("file:///w/a.py", "a.py", TEXT, CURSOR)
-    found = await retrieval.search("a.py", TEXT, CURSOR, "file:///w/a.py")
+    retrieval.prefetch(query())
+    found = await retrieval.workspace_source.search(query())
     assert found == (SNIPPET,)
     assert len(counting.queries) == 1
 
 
 async def test_a_request_elsewhere_searches_for_itself() -> None:
     retrieval, counting = service()
-    retrieval.prefetch("file:///w/a.py", "a.py", TEXT, CURSOR)
-    await retrieval.search("a.py", TEXT, CURSOR - 3, "file:///w/a.py")
-    await retrieval._prefetched["file:///w/a.py"][1]  # the prefetch ran, and was not what answered
+    retrieval.prefetch(query())
+    await retrieval.workspace_source.search(query(CURSOR - 3))
     assert len(counting.queries) == 2
     assert counting.queries[0] != counting.queries[1]
 
 
-async def test_a_large_document_is_reindexed_on_save_not_on_every_change() -> None:
+async def test_snippets_are_labelled_by_the_source_that_found_them() -> None:
     retrieval, counting = service()
-    counting.root = Path("/w")  # type: ignore[attr-defined]
+    retrieval.artifact = counting  # type: ignore[assignment]
+    found = await retrieval.artifact_source.search(query())
+    assert [s.source for s in found] == ["customized"]
+
+
+async def test_a_large_document_is_reindexed_on_save_not_on_every_change(tmp_path: Path) -> None:
+    retrieval, counting = service()
+    counting.root = tmp_path  # type: ignore[attr-defined]
     small, large = "x = 1\n", "x = 1\n" * (LIVE_UPDATE_MAX_CHARS // 6 + 1)
-    retrieval.document_changed("file:///w/small.py", small)
-    retrieval.document_changed("file:///w/large.py", large)
-    assert set(retrieval._updates) == {"file:///w/small.py"}
-    retrieval.document_changed("file:///w/large.py", large, saved=True)
-    assert set(retrieval._updates) == {"file:///w/small.py", "file:///w/large.py"}
+    retrieval.opened_or_changed(document(tmp_path / "small.py", small))
+    retrieval.opened_or_changed(document(tmp_path / "large.py", large))
+    assert set(retrieval._updates) == {(tmp_path / "small.py").as_uri()}
+    retrieval.opened_or_changed(document(tmp_path / "large.py", large, saved=True))
+    assert set(retrieval._updates) == {(tmp_path / "small.py").as_uri(), (tmp_path / "large.py").as_uri()}
+    retrieval.close()
+
+
+async def test_closing_a_document_reindexes_what_is_on_disk(tmp_path: Path) -> None:
+    retrieval, counting = service()
+    counting.root = tmp_path  # type: ignore[attr-defined]
+    updates: list[tuple[Path, str]] = []
+    counting.update_file = lambda path, text: updates.append((path, text))  # type: ignore[attr-defined]
+    (tmp_path / "a.py").write_text("on_disk = 1\n")
+    retrieval.opened_or_changed(document(tmp_path / "a.py", "unsaved = 2\n"))
+    retrieval.closed(document(tmp_path / "a.py", "unsaved = 2\n"))
+    while retrieval._updates:  # the re-index from disk is scheduled at once
+        await asyncio.sleep(0)
+    while retrieval._running:
+        await asyncio.gather(*retrieval._running)
+    assert updates == [(tmp_path / "a.py", "on_disk = 1\n")]
+
+
+async def test_under_the_evaluation_guard_live_text_that_differs_from_disk_is_never_indexed(tmp_path: Path) -> None:
+    retrieval, counting = service(evaluation_guard=str(tmp_path / "guard.json"))
+    counting.root = tmp_path  # type: ignore[attr-defined]
+    (tmp_path / "a.py").write_text("masked = 1\n")
+    retrieval.opened_or_changed(document(tmp_path / "a.py", "masked = 1\nhidden = 2\n"))
+    assert retrieval._updates == {}
+    retrieval.opened_or_changed(document(tmp_path / "a.py", "masked = 1\n"))
+    assert set(retrieval._updates) == {(tmp_path / "a.py").as_uri()}
     retrieval.close()

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from splice.config import Settings
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.protocol.framing import FrameParser, encode_message
 from splice.server.app import LanguageServer
 from splice.server.main import serve_streams
 
 
-class FakeEngine:
+class FakeEngine(RemoteEngine):
     """Answers with a fixed middle; can be held until released, to make cancellation deterministic."""
 
     name = "fake"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from splice.config import Settings
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.protocol.framing import FrameParser, encode_message
 from splice.server.app import LanguageServer
 from splice.server.main import serve_streams
@@ -21,7 +21,7 @@ from splice.telemetry.events import Event
 from splice.telemetry.store import Store, database_path
 
 
-class FixedEngine:
+class FixedEngine(RemoteEngine):
     """Always proposes ``middle``."""
 
     name = "fixed"

@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 from splice.config import Settings
-from splice.context.builder import PromptBuilder
-from splice.context.tokens import TokenCounter
-from splice.pipeline import CompletionPipeline
+from splice.evaluation.replay import accepted_parts, replay
+from splice.local import open_local
 from splice.telemetry.events import Event
-from splice.telemetry.replay import accepted_parts, replay
 from splice.telemetry.report import html_report, text_report
 from splice.telemetry.store import Store, database_path
 
@@ -83,10 +81,11 @@ async def test_replay_counts_accepted_suggestions_the_current_pipeline_still_pro
     assert list(accepted.values()) == ["return a + b"]
 
     settings = Settings()
-    builder = PromptBuilder(settings, TokenCounter.load())
-    same = await replay(CompletionPipeline(settings, builder, FixedEngine("return a + b")), texts, accepted)
+    same_engine = await open_local(settings, None, index_timeout=5, engine=FixedEngine("return a + b"))
+    same = await replay(same_engine, texts, accepted)
     assert same.count("same") == 2 and same.accepted_before == 1 and same.still_produced == 1
-    changed = await replay(CompletionPipeline(settings, builder, FixedEngine("return b - a")), texts, accepted)
+    changed_engine = await open_local(settings, None, index_timeout=5, engine=FixedEngine("return b - a"))
+    changed = await replay(changed_engine, texts, accepted)
     assert changed.count("changed") == 2 and changed.still_produced == 0
 
 

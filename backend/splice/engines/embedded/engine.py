@@ -15,6 +15,7 @@ another document's completion waits for it; one past ``CONTEXT_SOURCE_MAX_CHARS`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import os
 import threading
@@ -124,6 +125,10 @@ class EmbeddedEngine:
         """Block until the workspace index is built or ``timeout`` seconds pass; whether it is ready."""
         return self._ready.wait(timeout)
 
+    def answered_by(self) -> tuple[str, str]:
+        """Always this engine: it stands in for no other."""
+        return self.name, ""
+
     async def aclose(self) -> None:
         """Forget open documents; the daemon indexing thread, if still running, dies with the process."""
         with self._lock:
@@ -207,8 +212,10 @@ class EmbeddedEngine:
         proposals = pooled_proposals(self._vocab, cursor, occurrences, weights=self._weights)
         for text in self._import_lines(cursor, current):
             add_import_line(self._vocab, proposals, text)
-        return ranked_candidates(self._vocab, cursor, list(proposals.values()), multiline=request.multiline,
-                                 count=request.num_candidates, weights=self._weights)
+        ranked = ranked_candidates(self._vocab, cursor, list(proposals.values()), multiline=request.multiline,
+                                   count=request.num_candidates, weights=self._weights)
+        # ``origin`` names the engine across the protocol; the cache level a proposal came from stays inside.
+        return [dataclasses.replace(candidate, origin=self.name) for candidate in ranked]
 
     def _import_lines(self, cursor: Cursor, current: str) -> list[str]:
         """Import lines for the names the document reads without binding (see ``imports``)."""

@@ -1,8 +1,10 @@
 """Offline replay: recorded situations (the opt-in texts) through the current pipeline, old and new compared.
 
-Each recorded request is run again with the prefix, suffix, path and trigger it had. The prompt is rebuilt by
-the current context code, but only from that document: the other open files of the time are not recorded,
-so suggestions that leant on them may differ for that reason alone. Texts were redacted before they were
+Each recorded request is run again through the pipeline ``splice serve`` runs (:mod:`splice.local`), with
+the prefix, suffix, path and trigger it had: the recorded document is opened with its recorded text, so
+its live text, not today's file on disk (which may hold the accepted suggestion), is what the engine and
+the snippet sources see for it. What a replay lacks is said in :data:`LACKS`: the other open files of
+the time are not recorded, and the workspace index is today's. Texts were redacted before they were
 stored, and are replayed as stored.
 
 A previously accepted suggestion is "still produced" when the new top suggestion starts with the part the
@@ -12,10 +14,16 @@ person accepted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from splice.errors import SpliceError
-from splice.pipeline import CompletionInput, CompletionPipeline
+from splice.local import LocalPipeline
+from splice.open_documents import OpenDocument
+from splice.pipeline import CompletionInput
 from splice.telemetry.events import Event, TextRecord
+
+LACKS = ("the other documents open at the time (not recorded)",
+         "the workspace as it was (the index and the engine see today's files)")
 
 
 @dataclass(frozen=True)
@@ -77,19 +85,26 @@ def accepted_parts(events: list[Event], texts: list[TextRecord]) -> dict[str, st
     return {rid: by_request[rid].suggestion[:n] for rid, n in chars.items() if rid in by_request and n > 0}
 
 
-async def replay(pipeline: CompletionPipeline, texts: list[TextRecord], accepted: dict[str, str],
-                 repo: str = "") -> ReplaySummary:
-    """Run every recorded situation through ``pipeline``."""
+async def replay(local: LocalPipeline, texts: list[TextRecord], accepted: dict[str, str],
+                 workspace: Path | None = None) -> ReplaySummary:
+    """Run every recorded situation through ``local``'s pipeline, the recorded document open meanwhile."""
     summary = ReplaySummary()
     for record in texts:
         eol = "\r\n" if "\r\n" in record.prefix + record.suffix else "\n"
+        on_disk = str(workspace / record.path) if workspace is not None else None
+        key = on_disk or record.path
+        local.documents.update(OpenDocument(key=key, path=on_disk, shown=record.path, version=1,
+                                            text=(record.prefix + record.suffix).replace("\r\n", "\n")))
         request = CompletionInput(path=record.path, language=record.language, prefix=record.prefix,
-                                  suffix=record.suffix, eol=eol, invoked=record.invoked, repo=repo)
+                                  suffix=record.suffix, eol=eol, invoked=record.invoked,
+                                  repo=workspace.name if workspace else "", document_path=on_disk, key=key)
         try:
-            result = await pipeline.complete(request)
+            result = await local.pipeline.complete(request)
         except SpliceError:  # an engine failure on one situation; the others still count
             summary.errors += 1
             continue
+        finally:
+            local.documents.close(key)
         after = result.proposals[0].text if result.proposals else ""
         summary.requests.append(ReplayedRequest(
             request_id=record.request_id, path=record.path, before=record.suggestion.replace("\r\n", "\n"),

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from splice.evaluation.guardrail import evaluate_customization, guardrail, quality_score, selection_knobs, verdict
 from splice.retrieval.customization import customize
-from splice.retrieval.guardrail import evaluate_customization, guardrail, quality_score, selection_knobs
 from splice.retrieval.indexing import IndexReport, Source
 from splice.retrieval.selection import History, Knobs, Selector
 
@@ -39,42 +39,77 @@ def test_refused_customization_is_not_published(tmp_path: Path) -> None:
     assert not (tmp_path / "art" / "acme" / "current").exists()
 
 
-def test_guardrail_runs_the_hidden_line_evaluation(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for i in range(8):
-        (repo / f"m{i}.py").write_text(
-            f"def handler_{i}(request):\n    value = request.get('key_{i}')\n    return value * {i}\n\n\n"
-            f"def other_{i}(items):\n    total = sum(items)\n    return total + {i}\n")
-    check = guardrail(tenant="acme", tasks=6)
-    metrics = asyncio.run(check(tmp_path, [Source("repo", repo)], IndexReport()))
+def _write_repos(tmp_path: Path) -> list[Source]:
+    """A library and an application that calls it: what customization is for."""
+    lib, app = tmp_path / "lib", tmp_path / "app"
+    lib.mkdir()
+    app.mkdir()
+    for i in range(6):
+        (lib / f"api_{i}.py").write_text(
+            f"def fetch_record_{i}(client, key):\n    return client.lookup_table_{i}(key, timeout=30)\n\n\n"
+            f"def store_record_{i}(client, key, value):\n    client.persist_{i}(key, value, retries=3)\n")
+        (app / f"use_{i}.py").write_text(
+            f"def handler_{i}(client, request):\n    value = client.lookup_table_{i}(request.key, timeout=30)\n"
+            f"    client.persist_{i}(request.key, value, retries=3)\n    return value\n")
+    return [Source("lib", lib), Source("app", app)]
+
+
+def test_guardrail_compares_the_pipeline_with_and_without_the_artifact(tmp_path: Path) -> None:
+    check = guardrail(tenant="acme", tasks=8)
+    metrics = asyncio.run(check(tmp_path, _write_repos(tmp_path), IndexReport()))
+    assert metrics["baseline"] == "retrieval" and metrics["tasks"] > 0
+    assert set(metrics["summary"]) == {"retrieval", "customized"}
     assert 1 <= metrics["quality_score"] <= 10
-    assert metrics["baseline"] == "open_files" and metrics["tasks"] > 0
 
 
-class _SameAnswers:
-    """An evaluation in which the artifact changed no suggestion."""
+def test_one_repository_cannot_measure_its_own_artifact(tmp_path: Path) -> None:
+    sources = _write_repos(tmp_path)[:1]
+    metrics = asyncio.run(evaluate_customization(sources, {}, tenant="acme"))
+    assert metrics["refused"].startswith("the guardrail needs two or more repositories")
 
-    def __init__(self) -> None:
+
+class _Evaluated:
+    """An evaluation whose lift and per-task scores are given."""
+
+    def __init__(self, delta: float, ci95: tuple[float, float], changed: bool = True) -> None:
         self.unavailable: dict[str, str] = {}
         self.tasks = ["t1", "t2", "t3"]
+        self._lift = {"n": 3, "edit_similarity": {"delta": delta, "ci95": list(ci95)}}
+        self._changed = changed
 
     def lift(self, candidate: str, baseline: str) -> dict[str, Any]:
-        return {"n": 3, "edit_similarity": {"delta": 0.0, "ci95": [0.0, 0.0]}}
+        return self._lift
 
     def summary(self, name: str) -> dict[str, Any]:
         return {}
 
     def score(self, ablation: str, task: str) -> dict[str, float]:
-        return {"edit_similarity": 0.5}
+        moved = self._changed and ablation == "customized"
+        return {"edit_similarity": 0.6 if moved else 0.5}
+
+
+def test_a_lift_whose_interval_includes_zero_is_refused() -> None:
+    metrics = verdict(_Evaluated(0.02, (-0.01, 0.05)), seed=0)
+    assert metrics["refused"].startswith("no measurable lift") and metrics["quality_score"] == 1
+
+
+def test_a_measurable_lift_is_published_with_its_score() -> None:
+    metrics = verdict(_Evaluated(0.05, (0.01, 0.09)), seed=0)
+    assert "refused" not in metrics and metrics["quality_score"] > 1
+
+
+def test_a_customization_that_does_worse_is_refused() -> None:
+    metrics = verdict(_Evaluated(-0.05, (-0.09, -0.01)), seed=0)
+    assert metrics["refused"].startswith("the customization does worse")
 
 
 def test_a_customization_that_changes_nothing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def same(*args: Any, **kwargs: Any) -> _SameAnswers:
-        return _SameAnswers()
+    async def same(*args: Any, **kwargs: Any) -> _Evaluated:
+        return _Evaluated(0.0, (0.0, 0.0), changed=False)
 
     monkeypatch.setattr("splice.evaluation.evaluate", same)
-    metrics = asyncio.run(evaluate_customization([Source("repo", Path("."))], {}, tenant="acme"))
+    sources = [Source("a", Path("a")), Source("b", Path("b"))]
+    metrics = asyncio.run(evaluate_customization(sources, {}, tenant="acme"))
     assert metrics["changed"] == 0
     assert metrics["refused"] == ("the customization changed none of the 3 held-out suggestions: "
                                   "no evidence that it helps")

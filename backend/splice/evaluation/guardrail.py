@@ -1,18 +1,19 @@
-"""The check before a customization is published: does it beat the uncustomized default?
+"""The check before a customization is published: does the artifact measurably improve suggestions?
 
-It runs the offline hidden-line benchmark (:mod:`splice.evaluation`) on a held-out sample of the tenant's
-own repositories: lines are hidden from masked copies, so neither the index nor the engine has seen them.
-Two configurations answer the same tasks: ``open_files`` (Splice as it ships, with the editor's open files
-and no repository knowledge: the uncustomized default) and ``customized`` (the same plus the artifact
-built with this run's selection). The lift in edit similarity decides: a negative lift refuses the
-artifact, and so does a run without evidence either way (no held-out line evaluated, or not one suggestion
-that the artifact changed); otherwise the lift maps to a 1-10 quality score (1 for no lift, 10 for ten points of edit
-similarity or more), reported and recorded in the manifest.
+An artifact is the organization's other code, offered to a developer working in some repository. The
+guardrail measures exactly that with the hidden-line benchmark (:mod:`splice.evaluation`): each of the
+tenant's repositories is evaluated on held-out lines hidden from a masked copy, once with the pipeline as
+it would run there without the artifact (``retrieval``: open files, the engine's index of the repository,
+its own repository retrieval) and once with an artifact built, with this run's selection, from the
+tenant's *other* repositories (``customized``). Nothing else differs. The lift in edit similarity over the
+paired tasks decides: the artifact is refused when there is no evidence either way (fewer than two
+repositories, no task evaluated), when it does worse, or when the 95% interval of the lift includes zero
+("no measurable lift"). Otherwise the lift maps to a 1-10 quality score (1 for no lift, 10 for ten points
+of edit similarity or more), reported and recorded in the manifest.
 """
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,9 @@ from typing import Any
 from splice.retrieval.indexing import NOT_INDEXED_LANGUAGE, IndexReport, Source
 from splice.retrieval.selection import Knobs
 
-BASELINE = "open_files"
+BASELINE = "retrieval"
 CANDIDATE = "customized"
 FULL_SCORE_LIFT = 0.10  # edit similarity (0-1) lift that earns the top score
-
-# The selection the evaluation's artifact must use; set while the guardrail runs (the harness builds its
-# artifact through ``splice.retrieval.build_artifact``, which reads this).
-evaluation_knobs: contextvars.ContextVar[Knobs | None] = contextvars.ContextVar("evaluation_knobs", default=None)
 
 
 def quality_score(lift: float) -> int:
@@ -55,36 +52,48 @@ def selection_knobs(skipped: dict[str, list[str]], sources: Sequence[Source]) ->
 
 async def evaluate_customization(sources: Sequence[Source], skipped: dict[str, list[str]], *, tenant: str,
                                  tasks: int = 40, seed: int = 0) -> dict[str, Any]:
-    """The guardrail's metrics; ``refused`` is set when the customization does worse than the default."""
+    """The guardrail's metrics; ``refused`` says why when the artifact must not be published."""
     from splice.evaluation import EvalOptions, evaluate  # noqa: PLC0415 - the harness loads engines
 
-    token = evaluation_knobs.set(selection_knobs(skipped, sources))
-    try:
-        report = await evaluate([s.path for s in sources], EvalOptions(
-            tasks=tasks, seed=seed, ablations=(BASELINE, CANDIDATE), tenant=tenant))
-    finally:
-        evaluation_knobs.reset(token)
+    if len(sources) < 2:
+        return {"refused": ("the guardrail needs two or more repositories: it measures the artifact from a "
+                            "repository that is not in it (pass --no-guardrail to publish unmeasured)"),
+                "tasks": 0}
+    roots = [s.path.resolve() for s in sources]
+    siblings = {root: tuple(other for other in roots if other != root) for root in roots}
+    report = await evaluate(roots, EvalOptions(
+        tasks=tasks, seed=seed, ablations=(BASELINE, CANDIDATE), tenant=tenant, siblings=siblings,
+        artifact_knobs=selection_knobs(skipped, sources)))
     if CANDIDATE in report.unavailable or BASELINE in report.unavailable:
         reason = report.unavailable.get(CANDIDATE) or report.unavailable.get(BASELINE)
         return {"refused": f"the evaluation could not run: {reason}", "tasks": len(report.tasks)}
+    return verdict(report, seed)
+
+
+def verdict(report: Any, seed: int) -> dict[str, Any]:
+    """Metrics and the decision from an evaluation of ``BASELINE`` against ``CANDIDATE``."""
     lift = report.lift(CANDIDATE, BASELINE)
     summary = {name: report.summary(name) for name in (BASELINE, CANDIDATE)}
     delta = float(lift["edit_similarity"]["delta"])
+    low, high = (float(x) for x in lift["edit_similarity"]["ci95"])
     changed = sum(1 for task in report.tasks
                   if (ours := report.score(CANDIDATE, task)) is not None
                   and (theirs := report.score(BASELINE, task)) is not None and ours != theirs)
     metrics: dict[str, Any] = {
         "tasks": lift["n"], "seed": seed, "baseline": BASELINE, "lift": lift, "summary": summary,
-        "changed": changed, "quality_score": quality_score(delta),
+        "changed": changed, "quality_score": quality_score(delta if low > 0 else 0.0),
     }
     if lift["n"] == 0:
         metrics["refused"] = "no held-out task could be evaluated"
     elif changed == 0:
         metrics["refused"] = (f"the customization changed none of the {lift['n']} held-out suggestions: "
                               "no evidence that it helps")
-    elif delta < 0:
-        metrics["refused"] = (f"the customization does worse than the uncustomized default "
-                              f"(edit similarity {delta:+.3f} over {lift['n']} held-out lines)")
+    elif delta < 0 and high < 0:
+        metrics["refused"] = (f"the customization does worse than the same pipeline without it (edit "
+                              f"similarity {delta:+.3f} [{low:+.3f}, {high:+.3f}] over {lift['n']} held-out lines)")
+    elif low <= 0:
+        metrics["refused"] = (f"no measurable lift: edit similarity {delta:+.3f}, 95% interval [{low:+.3f}, "
+                              f"{high:+.3f}] includes zero over {lift['n']} held-out lines")
     return metrics
 
 

@@ -1,0 +1,93 @@
+"""The documents open in the editor, told once to everything that learns from them.
+
+An open document's live text overrides its copy on disk for the engine, the open-documents snippet source
+and the repository index; closing it must revert all three, or text the person never saved (or, in an
+evaluation, a file with lines hidden) lingers in one of them. :class:`OpenDocuments` is the one place that
+hears open, change and close and tells every listener, so none can be forgotten. The server feeds it from
+text synchronisation; ``splice complete`` and the evaluation feed it the documents they simulate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from splice.logging import get_logger
+
+log = get_logger()
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenDocument:
+    """One open document. ``key`` is unique among open documents (a URI in the server); ``path`` is its
+    absolute file path when it has one; ``shown`` the path prompts show; ``text`` has ``\\n`` line ends."""
+
+    key: str
+    path: str | None
+    shown: str
+    version: int
+    text: str
+    saved: bool = False  # the change is a save: the text is on disk too
+
+
+class DocumentListener(Protocol):
+    """Something that learns from open documents."""
+
+    def opened_or_changed(self, document: OpenDocument) -> None:
+        """``document`` is open with this text."""
+        ...
+
+    def closed(self, document: OpenDocument) -> None:
+        """``document`` was closed: what is on disk counts again."""
+        ...
+
+
+class OpenDocuments:
+    """The open documents and their listeners."""
+
+    def __init__(self, listeners: tuple[DocumentListener, ...] = ()) -> None:
+        self.listeners: list[DocumentListener] = list(listeners)
+        self._open: dict[str, OpenDocument] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._open
+
+    def __iter__(self) -> Iterator[OpenDocument]:
+        return iter(list(self._open.values()))
+
+    def get(self, key: str) -> OpenDocument | None:
+        """The open document ``key``, or None."""
+        return self._open.get(key)
+
+    def listen(self, listener: DocumentListener) -> None:
+        """Add ``listener`` and tell it what is open already."""
+        self.listeners.append(listener)
+        for document in self._open.values():
+            self._tell(listener.opened_or_changed, document)
+
+    def update(self, document: OpenDocument) -> None:
+        """``document`` was opened, changed or saved."""
+        self._open[document.key] = document
+        for listener in self.listeners:
+            self._tell(listener.opened_or_changed, document)
+
+    def close(self, key: str) -> None:
+        """``key`` was closed; unknown keys are ignored."""
+        document = self._open.pop(key, None)
+        if document is None:
+            return
+        for listener in self.listeners:
+            self._tell(listener.closed, document)
+
+    def close_all(self) -> None:
+        """Close every document (the end of a simulated editor session)."""
+        for key in list(self._open):
+            self.close(key)
+
+    @staticmethod
+    def _tell(method: Callable[[OpenDocument], None], document: OpenDocument) -> None:
+        try:
+            method(document)
+        except Exception:  # one listener's failure must not keep the others from learning the document
+            log.exception("documents.listener_failed", key=document.key)
