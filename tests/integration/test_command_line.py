@@ -228,3 +228,19 @@ def test_complete_json_keeps_the_engine_name_short_and_gives_the_fallback_reason
     result = json.loads(done.stdout)
     assert result["engine"] == "embedded"
     assert result["fallback"].startswith("triton")
+
+
+def test_complete_resolves_the_workspace_by_project_markers_or_the_option(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "src" / "pkg").mkdir(parents=True)
+    (package / "pyproject.toml").write_text("[project]\nname = 'pkg'\n")
+    (package / "src" / "pkg" / "helpers.py").write_text("def scale_amount(value):\n    return value * 3\n")
+    target = package / "src" / "pkg" / "use.py"
+    target.write_text("from pkg.helpers import scale_amount\n\n\ndef run(v):\n    return \n")
+    done = _splice("complete", f"{target}:5:12", "--json", SPLICE_INDEX_DIR=str(tmp_path / "index"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["workspace"] == str(package)
+    chosen = _splice("complete", f"{target}:5:12", "--json", "--workspace", str(package / "src"),
+                     SPLICE_INDEX_DIR=str(tmp_path / "index"))
+    assert chosen.returncode == 0, chosen.stderr
+    assert json.loads(chosen.stdout)["workspace"] == str(package / "src")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from splice.workspace import WalkLimits, path_excluded, shared_text, workspace_files
+from splice.workspace import WalkLimits, path_excluded, project_root, shared_text, workspace_files
 
 
 def write(root: Path, rel: str, content: str | bytes) -> Path:
@@ -147,3 +147,16 @@ def test_walked_text_is_redacted_and_counted(tmp_path: Path) -> None:
 def test_open_documents_are_shared_redacted_and_secret_files_not_at_all(tmp_path: Path) -> None:
     assert shared_text(str(tmp_path / ".env"), "A=1\n") == ""
     assert "Tr0ub4dor" not in shared_text(str(tmp_path / "db.py"), 'password = "Tr0ub4dor&3x"\n')
+
+
+def test_the_workspace_of_a_file_is_its_nearest_project(tmp_path: Path) -> None:
+    package = tmp_path / "node_modules" / "express"
+    (package / "lib" / "router").mkdir(parents=True)
+    (package / "package.json").write_text("{}")
+    layer = package / "lib" / "router" / "layer.js"
+    layer.write_text("module.exports = Layer;\n")
+    assert project_root(layer) == package
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "a.py").write_text("x = 1\n")
+    assert project_root(loose / "a.py") == loose
