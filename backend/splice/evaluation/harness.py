@@ -144,6 +144,8 @@ class Evaluation:
             for ablation in self.ablations:
                 if ablation.name in self.unavailable:
                     continue
+                if ablation.customized and not self.options.siblings.get(mirror.source.resolve()):
+                    continue  # this repository declares no other code of its organization
                 if ablation.customized and setup.artifacts_root is None:
                     setup = dataclasses.replace(setup, artifacts_root=self._sibling_artifact(mirror))
                 sessions[ablation.name] = session = await runner.open(mirror, ablation, setup)

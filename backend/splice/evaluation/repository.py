@@ -3,8 +3,9 @@
 Customization exists for code a developer uses from another repository: the organization's internal
 libraries and APIs. The customized row measures exactly that: an evaluated repository declares the
 sibling repositories of the same organization (``splice eval --sibling REPO=SIBLING``), the tenant
-artifact is built from those, never from the evaluated repository, and the row runs only when every
-evaluated repository has at least one sibling (otherwise it is reported unavailable, with the reason).
+artifact is built from those, never from the evaluated repository, and the row runs on the repositories
+that declare siblings (its ``n`` says how many tasks that is; with none it is reported unavailable, with
+the reason). Its lift is paired with the rows above on exactly those tasks.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ def unavailable_reason(ablation: Ablation, repos: Sequence[Path],
     """Why ``ablation`` cannot run on ``repos``, or None when it can."""
     if not ablation.customized:
         return None
-    lonely = [repo.name for repo in repos if not siblings.get(repo.resolve())]
-    if lonely:
-        return (f"no sibling repositories declared for {', '.join(lonely)} (the artifact is built from the "
-                "organization's other code: --sibling REPO=PATH)")
+    if not any(siblings.get(repo.resolve()) for repo in repos):
+        return ("no sibling repositories declared (the artifact is built from the organization's other code: "
+                "--sibling REPO=PATH)")
     for repo in repos:
         if repo.resolve() in {sibling.resolve() for sibling in siblings[repo.resolve()]}:
             return f"{repo.name} is declared its own sibling: its hidden lines would be in the artifact"
