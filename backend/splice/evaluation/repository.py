@@ -28,7 +28,7 @@ def unavailable_reason(ablation: Ablation, repos: Sequence[Path],
         return ("no sibling repositories declared (the artifact is built from the organization's other code: "
                 "--sibling REPO=PATH)")
     for repo in repos:
-        if repo.resolve() in {sibling.resolve() for sibling in siblings[repo.resolve()]}:
+        if repo.resolve() in {sibling.resolve() for sibling in siblings.get(repo.resolve(), ())}:
             return f"{repo.name} is declared its own sibling: its hidden lines would be in the artifact"
     return None
 
