@@ -61,11 +61,11 @@ def _save(data: dict[str, Any], json_path: Path, html_path: Path | None) -> bool
 
 
 def _table(data: dict[str, Any]) -> str:
-    lines = [f"{'ablation':<12} {'n':>5} {'exact':>7} {'edit':>7} {'bleu':>7} {'id-F1':>7} "
+    lines = [f"{'ablation':<13} {'n':>5} {'exact':>7} {'edit':>7} {'bleu':>7} {'id-F1':>7} "
              f"{'p50 ms':>8} {'p95 ms':>8}  exact-match lift over prefix_only [95% CI]"]
     for name, row in data["ablations"].items():
         if not row.get("available"):
-            lines.append(f"{name:<12} unavailable: {row.get('reason')}")
+            lines.append(f"{name:<13} unavailable: {row.get('reason')}")
             continue
         latency = row["latency_ms"]
 
@@ -78,7 +78,7 @@ def _table(data: dict[str, Any]) -> str:
             ratio = f"  x{lift['ratio']:.2f}" if lift.get("ratio") else ""
             lift_text = f"  {lift['delta']:+.3f} [{lift['ci95'][0]:+.3f}, {lift['ci95'][1]:+.3f}]{ratio}"
         lines.append(
-            f"{name:<12} {row['n']:>5} {cell(row['exact_match'])} {cell(row['edit_similarity'])} "
+            f"{name:<13} {row['n']:>5} {cell(row['exact_match'])} {cell(row['edit_similarity'])} "
             f"{cell(row['bleu'])} {cell(row['identifier_f1'])} {cell(latency['p50'], 8, 1)} "
             f"{cell(latency['p95'], 8, 1)}{lift_text}"
         )

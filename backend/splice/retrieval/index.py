@@ -268,9 +268,3 @@ class RepositoryIndex:
             rows = self._db.execute("SELECT id, vector FROM chunks WHERE path = ? ORDER BY id", (path,)).fetchall()
         return [(int(r[0]), None if r[1] is None else np.frombuffer(r[1], dtype=np.float16).astype(np.float32))
                 for r in rows]
-
-    def all_text(self) -> Iterable[tuple[str, str]]:
-        """Every stored ``(path, chunk text)``, for audits such as the secret scan."""
-        with self._lock:
-            rows = self._db.execute("SELECT path, text FROM chunks ORDER BY id").fetchall()
-        return [(str(p), str(t)) for p, t in rows]

@@ -117,20 +117,46 @@ def index_sources(
     """Bring ``index`` up to date with ``sources``; returns what changed and what was left out, and why."""
     started = time.perf_counter()
     report = IndexReport()
-    limits = WalkLimits(max_file_bytes=MAX_FILE_BYTES, max_files=max_files)
     wanted_model = encoder.name if encoder is not None else ""
-    known = index.digests()
-    if (index.meta("embedding") or "") != wanted_model:
-        known = {}  # vectors from another model (or none): every file is embedded again
-    pending: list[tuple[str, str, str, str]] = []  # (path, repo, language, text)
-    seen: set[str] = set()
+    stored = index.digests()
+    # Vectors from another model (or none): every file is embedded again. The files stored stay known for
+    # removal, so a file deleted meanwhile still leaves the index.
+    unchanged = stored if (index.meta("embedding") or "") == wanted_model else {}
+    pending = _select(sources, knobs, prefix_paths, max_files, report, progress, cancelled)
+    if pending is None:
+        report.seconds = time.perf_counter() - started
+        return report
+    report.files = len(pending)
+    if not _write(index, pending, unchanged, encoder, engine_dir, report, progress, cancelled):
+        report.seconds = time.perf_counter() - started
+        return report
+    index.set_meta("embedding", wanted_model)
+    if not report.truncated:
+        seen = {path for path, _, _, _ in pending}
+        gone = [path for path in stored if path not in seen]
+        if gone:
+            index.remove_files(gone)
+        report.removed = len(gone)
+    report.seconds = time.perf_counter() - started
+    _log.info("indexing.done", files=report.files, indexed=report.indexed, unchanged=report.unchanged,
+              removed=report.removed, seconds=round(report.seconds, 2))
+    return report
+
+
+def _select(sources: Sequence[Source], knobs: Knobs | None, prefix_paths: bool, max_files: int,
+            report: IndexReport, progress: Progress | None,
+            cancelled: Callable[[], bool]) -> list[tuple[str, str, str, str]] | None:
+    """The files to index as ``(path, repo, language, text)``, every other one recorded in
+    ``report.skipped`` with its reason; None when cancelled."""
+    limits = WalkLimits(max_file_bytes=MAX_FILE_BYTES, max_files=max_files)
+    pending: list[tuple[str, str, str, str]] = []
     skipped: dict[str, list[str]] = {}
+    report.skipped = skipped
+    wants_log = knobs is not None and (knobs.since_days is not None or knobs.max_bugfix_commits is not None)
     for source in sources:
         root = check_source(source.path)
-        history = read_history(root, with_log=knobs is not None and (
-            knobs.since_days is not None or knobs.max_bugfix_commits is not None))
-        if knobs is not None and (knobs.since_days is not None or knobs.max_bugfix_commits is not None) \
-                and history.commit is None:
+        history = read_history(root, with_log=wants_log)
+        if wants_log and history.commit is None:
             raise SourceError(f"{source.path} is not a git repository with commits; "
                               "--since-days and --max-bugfix-commits need its history")
         report.sources.append({"name": source.name, "path": str(root), "commit": history.commit,
@@ -146,42 +172,41 @@ def index_sources(
 
         for item in workspace_files(root, limits, skipped=unread):
             if cancelled():
-                report.skipped, report.interrupted = skipped, True
-                report.seconds = time.perf_counter() - started
-                return report
+                report.interrupted = True
+                return None
             count += 1
             language = indexable_language(item.path)
             path = name + item.path
-            if language is None:
-                skipped.setdefault(NOT_INDEXED_LANGUAGE, []).append(path)
+            reason = NOT_INDEXED_LANGUAGE if language is None else selector.reason_to_skip(item.path, item.text)
+            if reason is not None or language is None:
+                skipped.setdefault(reason or NOT_INDEXED_LANGUAGE, []).append(path)
                 continue
-            reason = selector.reason_to_skip(item.path, item.text)
-            if reason is not None:
-                skipped.setdefault(reason, []).append(path)
-                continue
-            seen.add(path)
             report.redactions += item.redactions  # the walk redacted it; prepare_file finds nothing more
             pending.append((path, source.name, language, item.text))
         if count >= max_files:
             report.truncated = True
             _log.warning("indexing.file_limit", source=str(root), max_files=max_files)
-    report.files = len(pending)
-    report.skipped = skipped
+    return pending
+
+
+def _write(index: RepositoryIndex, pending: Sequence[tuple[str, str, str, str]], unchanged: dict[str, str],
+           encoder: StaticEncoder | None, engine_dir: Path | None, report: IndexReport,
+           progress: Progress | None, cancelled: Callable[[], bool]) -> bool:
+    """Chunk, embed and store every file whose redacted text is not ``unchanged``, in batches (each a
+    transaction); whether it ran to the end rather than being cancelled."""
     total = len(pending)
     batch: list[tuple[str, str, str, str, list[Chunk], object]] = []
 
     def flush() -> None:
-        if not batch:
-            return
-        index.replace_files((p, r, lang, d, chunks, vectors) for p, r, lang, d, chunks, vectors in batch)  # type: ignore[misc]
-        batch.clear()
+        if batch:
+            index.replace_files((p, r, lang, d, chunks, vectors) for p, r, lang, d, chunks, vectors in batch)  # type: ignore[misc]
+            batch.clear()
 
     for done, (path, repo, language, text) in enumerate(pending, start=1):
         if cancelled():
             flush()
             report.interrupted = True
-            report.seconds = time.perf_counter() - started
-            return report
+            return False
         redacted, chunks, redactions = prepare_file(path, text, language)
         report.redactions += redactions
         report.lines += redacted.count("\n") + 1
@@ -190,7 +215,7 @@ def index_sources(
             target = engine_dir / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(redacted, encoding="utf-8")
-        if known.get(path) == digest:
+        if unchanged.get(path) == digest:
             report.unchanged += 1
         else:
             import numpy as np  # noqa: PLC0415 - numpy is loaded by then; kept local to the vector path
@@ -205,16 +230,7 @@ def index_sources(
         if progress is not None and (done % 200 == 0 or done == total):
             progress(f"indexed {done}/{total} files", done, total)
     flush()
-    index.set_meta("embedding", wanted_model)
-    if not report.truncated:
-        gone = [path for path in known if path not in seen]
-        if gone:
-            index.remove_files(gone)
-        report.removed = len(gone)
-    report.seconds = time.perf_counter() - started
-    _log.info("indexing.done", files=report.files, indexed=report.indexed, unchanged=report.unchanged,
-              removed=report.removed, seconds=round(report.seconds, 2))
-    return report
+    return True
 
 
 def skipped_summary(report: IndexReport) -> Counter[str]:

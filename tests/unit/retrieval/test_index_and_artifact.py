@@ -45,6 +45,16 @@ def test_reindex_skips_unchanged_and_removes_deleted(tmp_path: Path) -> None:
     assert third.removed == 1 and set(index.digests()) == {"pricing.py"}
 
 
+def test_a_model_change_reembeds_everything_and_still_removes_deleted_files(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo", FILES)
+    index = RepositoryIndex(tmp_path / "i.sqlite")
+    index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    index.set_meta("embedding", "another-model")  # as if the last run embedded with another model
+    (repo / "orders.py").unlink()
+    again = index_sources(index, [Source("repo", repo)], prefix_paths=False)
+    assert (again.indexed, again.removed) == (1, 1) and set(index.digests()) == {"pricing.py"}
+
+
 def test_cancelled_run_keeps_committed_progress(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "repo", {f"m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(600)})
     index = RepositoryIndex(tmp_path / "i.sqlite")

@@ -17,7 +17,6 @@ import keyword
 import re
 import threading
 from collections.abc import Iterable
-from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -133,14 +132,6 @@ class Vocabulary:
             self._line_cache.clear()
         self._line_cache[content] = tokens
         return tokens
-
-    def document_tokens(self, text: str, *, base_indent: int = 0) -> TokenArray:
-        """Token ids of a whole document: a line-break token before every non-blank line, then its content.
-
-        ``base_indent`` is the indentation the first line's break is measured from.
-        """
-        return np.fromiter(chain.from_iterable(self.line_stream(text.split("\n"), base_indent)),
-                           dtype=np.int32)
 
     def line_stream(self, lines: Iterable[str], base_indent: int = 0) -> Iterable[tuple[int, ...]]:
         """Per non-blank line, the tuple (line-break token, content tokens...)."""

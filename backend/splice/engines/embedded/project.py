@@ -51,13 +51,6 @@ class ProjectIndex:
         return self.line_table.get(_line_key(content), ())
 
 
-def empty_project() -> ProjectIndex:
-    corpus = corpus_from_lines([])
-    return ProjectIndex(root=None, corpus=corpus, suffix_index=ReversedSuffixIndex(corpus.tokens),
-                        paths=(), path_numbers={}, directories=np.zeros(0, dtype=np.int32),
-                        directory_ids={}, line_table={})
-
-
 def build_project(root: Path, vocab: Vocabulary, limits: WalkLimits, max_line_positions: int) -> ProjectIndex:
     """Read, lex and index the code files under ``root``."""
     files: list[list[tuple[int, ...]]] = []

@@ -41,11 +41,6 @@ class Scope:
     needed: tuple[str, ...]
     local: frozenset[str]  # every name the function mentions above the cursor, parameters included
 
-    def replaceable(self, name: str) -> bool:
-        """Whether a copied line's ``name`` may stand for one of this scope's: it is not one the function
-        already uses (apart from parameters that are used up) and not a builtin or ``self``."""
-        return name not in _COMMON and (name in self.used_parameters or name not in self.local)
-
     @property
     def names(self) -> tuple[str, ...]:
         """All suggested names, most likely first."""
