@@ -37,7 +37,7 @@ from splice.telemetry.recorder import TelemetryRecorder
 
 if TYPE_CHECKING:
     from splice.context.tokens import TokenCounter
-    from splice.pipeline import CompletionPipeline
+    from splice.pipeline import CompletionInput, CompletionPipeline, CompletionResult
 
 log = get_logger()
 
@@ -286,26 +286,16 @@ class LanguageServer:
     ) -> list[IssuedCompletion]:
         """Suggestions at a position, shaped as editor items (insert text plus the range it replaces)."""
         self.ensure_engine()
-        assert self.pipeline is not None
         completion_id_base = uuid.uuid4().hex[:16]
         structlog.contextvars.bind_contextvars(request_id=completion_id_base)
         try:
             doc = self.documents.get(uri)
             cursor = doc.offset_at(line, character, self.encoding, strict=True)
-            start = cursor
-            head = ""
-            if selection is not None:
-                (sel_line, sel_char), head = selection
-                start = min(cursor, doc.offset_at(sel_line, sel_char, self.encoding, strict=True))
-            elif word_start:
-                while start > 0 and (doc.text[start - 1].isalnum() or doc.text[start - 1] == "_"):
-                    start -= 1
-                head = doc.text[start:cursor]
+            start, head = self._replaced_span(doc, cursor, selection, word_start)
             from splice.pipeline import CompletionInput  # noqa: PLC0415 - loaded with the engine
 
-            path = display_path(uri, self.root)
             request = CompletionInput(
-                path=path, language=_language(doc), prefix=doc.text[:start] + head,
+                path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
                 suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, key=uri,
                 document_path=uri_to_path(uri),
             )
@@ -314,17 +304,7 @@ class LanguageServer:
             # (scripts/bench-telemetry measures it there).
             loop = asyncio.get_running_loop()
             loop.call_soon(self.telemetry.request_started, uri)
-            try:
-                result = await self.pipeline.complete(request)
-            except asyncio.CancelledError:
-                self.telemetry.request_failed(request_id=completion_id_base, language=request.language,
-                                              engine=self.pipeline.engine.name, reason="cancelled")
-                raise
-            except Exception as exc:
-                self.telemetry.request_failed(request_id=completion_id_base, language=request.language,
-                                              engine=self.pipeline.engine.name, reason="error",
-                                              detail=type(exc).__name__)
-                raise
+            result = await self._run_pipeline(request, completion_id_base)
             items = []
             for index, proposal in enumerate(result.proposals):
                 end = cursor + proposal.replace_suffix
@@ -350,6 +330,35 @@ class LanguageServer:
                 running = self.connection.tasks.get(self._inflight[uri])
                 if running is None or running is asyncio.current_task():
                     self._inflight.pop(uri, None)
+
+    def _replaced_span(self, doc: TextDocument, cursor: int, selection: tuple[tuple[int, int], str] | None,
+                       word_start: bool) -> tuple[int, str]:
+        """Where the items' range starts and the text there they re-insert: the editor's selected
+        completion (inline completion's ``selectedCompletionInfo``), the word before the cursor
+        (``textDocument/completion``), or nothing."""
+        if selection is not None:
+            (sel_line, sel_char), head = selection
+            return min(cursor, doc.offset_at(sel_line, sel_char, self.encoding, strict=True)), head
+        start = cursor
+        if word_start:
+            while start > 0 and (doc.text[start - 1].isalnum() or doc.text[start - 1] == "_"):
+                start -= 1
+        return start, doc.text[start:cursor]
+
+    async def _run_pipeline(self, request: CompletionInput, request_id: str) -> CompletionResult:
+        """The pipeline's result; a cancelled or failed request is recorded as such, then re-raised."""
+        assert self.pipeline is not None
+        try:
+            return await self.pipeline.complete(request)
+        except asyncio.CancelledError:
+            self.telemetry.request_failed(request_id=request_id, language=request.language,
+                                          engine=self.pipeline.engine.name, reason="cancelled")
+            raise
+        except Exception as exc:
+            self.telemetry.request_failed(request_id=request_id, language=request.language,
+                                          engine=self.pipeline.engine.name, reason="error",
+                                          detail=type(exc).__name__)
+            raise
 
     def _text_of(self, uri: str) -> str | None:
         try:
