@@ -1,7 +1,8 @@
 // Latency benchmark through the VS Code client library: start-up to the initialize reply, and
 // end-to-end inlineCompletion latency with many documents open. Driven by scripts/bench-server.
 //
-// Usage: node bench.mjs ARGS_JSON   (root, file, others[], positions[[line, character]], starts)
+// Usage: node bench.mjs ARGS_JSON   (root, file, others[], positions[[line, character, pauseMs]], starts)
+// pauseMs: how long after the change the request is sent (0: back to back; an editor's debounce: ~75).
 // Prints one JSON object with raw samples in milliseconds; the server's own per-stage timings come
 // from its stderr log lines ("completion" events), in request order.
 
@@ -80,9 +81,10 @@ async function edit(line, start, end, text) {
 await new Promise((r) => setTimeout(r, args.settleMs ?? 3000));
 const latencies = [];
 let withItems = 0;
-for (const [line, character] of args.positions) {
+for (const [line, character, pauseMs] of args.positions) {
   const rest = targetLines[line].slice(character);
   await edit(line, character, character + rest.length, "");
+  if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
   const t = performance.now();
   const result = await s.connection.sendRequest(InlineCompletionRequest.type, {
     textDocument: { uri }, position: { line, character }, context: { triggerKind: 2 },
