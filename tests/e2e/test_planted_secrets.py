@@ -80,10 +80,11 @@ def test_the_real_server_suggests_no_secret_and_writes_none(workspace: Path, tmp
     with RawServer(env=env, cwd=workspace) as server:
         server.initialize(workspace, options={"telemetryStoreText": True})
         server.open((workspace / "settings.py").as_uri(), f'password = "{OPEN_SECRET}"\n')
+        # Both indexes built: the embedded engine's project index and the workspace's retrieval index.
         deadline = time.monotonic() + 60
-        while not list(index_dir.rglob("index.sqlite")) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2)  # the embedded engine's project index and the first retrieval batch
+        while not ("embedded.project_indexed" in server.stderr() and "indexing.done" in server.stderr()):
+            assert time.monotonic() < deadline, server.stderr()[-2000:]
+            time.sleep(0.05)
         for rel, prefix in POSITIONS:
             uri = (workspace / rel).as_uri()
             server.open(uri, prefix + "\n", "shellscript" if rel.endswith(".sh") else "python")
@@ -110,7 +111,11 @@ def test_no_prompt_and_no_artifact_file_holds_a_secret(workspace: Path, tmp_path
         session = Session(Settings(), engine)
         await session.start(workspace)
         await session.complete((workspace / "settings.py").as_uri(), f'password = "{OPEN_SECRET}"\n', 0, 0)
-        await asyncio.sleep(2)  # the workspace index
+        deadline = time.monotonic() + 60
+        while session.server.retrieval.workspace is None or session.server.retrieval._task is None \
+                or not session.server.retrieval._task.done():  # the workspace index is built
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
         for rel, prefix in POSITIONS:
             await session.complete((workspace / rel).as_uri(), prefix + "\n", 0, len(prefix))
         await session.stop()

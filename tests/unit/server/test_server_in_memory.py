@@ -82,6 +82,14 @@ class Session:
 
         return await asyncio.wait_for(wait(), timeout)
 
+    async def until(self, condition: Any, timeout: float = 5.0) -> None:
+        """Wait until ``condition()`` holds (the server has read and handled what was fed to it)."""
+        async def wait() -> None:
+            while not condition():
+                await asyncio.sleep(0.002)
+
+        await asyncio.wait_for(wait(), timeout)
+
     async def start(self, options: Any = None) -> None:
         encodings = {"general": {"positionEncodings": ["utf-8", "utf-16"]}}
         params: dict[str, Any] = {"processId": None, "capabilities": encodings}
@@ -185,14 +193,13 @@ async def test_selected_completion_info_prefixes_the_suggestion() -> None:
 async def test_invalid_configuration_is_shown_and_defaults_kept() -> None:
     s = Session(FakeEngine())
     await s.start(options={"splice": {"maxNewTokens": -5, "contextTokens": 1024}})
-    await asyncio.sleep(0.05)
+    await s.until(lambda: any(m.get("method") == "window/showMessage" for m in s.messages()))
     shown = [m["params"]["message"] for m in s.messages() if m.get("method") == "window/showMessage"]
     assert any("maxNewTokens" in m for m in shown)
     assert s.server.settings.max_new_tokens == Settings().max_new_tokens
     assert s.server.settings.context_tokens == 1024
     s.send("workspace/didChangeConfiguration", {"settings": {"splice": {"numCandidates": 2}}}, request=False)
-    await asyncio.sleep(0.05)
-    assert s.server.settings.num_candidates == 2
+    await s.until(lambda: s.server.settings.num_candidates == 2)
 
 
 async def test_feedback_for_issued_completion_is_accepted_and_bad_feedback_is_not_fatal() -> None:
@@ -202,11 +209,15 @@ async def test_feedback_for_issued_completion_is_accepted_and_bad_feedback_is_no
     reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
     completion_id = reply["result"]["items"][0]["data"]["completionId"]
     assert completion_id in s.server.issued
+    accepted: list[tuple[Any, Any]] = []
+    s.server.telemetry.accepted = lambda record, length: accepted.append((record, length))  # type: ignore[method-assign]
     s.send("splice/didAcceptCompletion", {"completionId": completion_id, "acceptedLength": 5}, request=False)
     s.send("splice/didAcceptCompletion", {"completionId": completion_id, "acceptedLength": "x"}, request=False)
     s.send("splice/didShowCompletion", [1, 2], request=False)
     shutdown = s.send("shutdown")
     assert "result" in await s.reply(shutdown)  # type: ignore[arg-type]
+    # The accept was recorded once, for the item issued; the malformed one was not.
+    assert accepted == [(completion_id, 5)]
     s.send("exit", request=False)
     assert await s.task == 0
 
@@ -215,7 +226,7 @@ async def test_feedback_for_issued_completion_is_accepted_and_bad_feedback_is_no
 async def test_malformed_messages_get_invalid_request(payload: bytes) -> None:
     s = Session(FakeEngine())
     s.reader.feed_data(b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
-    await asyncio.sleep(0.05)
+    await s.until(lambda: any("error" in m for m in s.messages()))
     errors = [m for m in s.messages() if "error" in m]
     assert errors and errors[0]["error"]["code"] == -32600
     s.reader.feed_eof()
