@@ -36,8 +36,12 @@ def _location(spec: str) -> tuple[Path, int, int]:
 
 
 def _open_indexes(settings: config.Settings, workspace: Path) -> tuple[Any, Any]:
-    """The workspace's persistent retrieval index (the one ``splice index`` and ``splice serve`` keep),
-    brought up to date (unchanged files are skipped), and the tenant's artifact when one is configured."""
+    """The workspace's persistent retrieval index (the one ``splice index`` and ``splice serve`` keep) and
+    the tenant's artifact when one is configured.
+
+    An index that exists is used as it is: reading every file to look for changes is what makes a large
+    workspace slow, and ``splice serve`` and ``splice index`` keep it fresh. A missing one is built first,
+    saying so on stderr."""
     if settings.retrieval_deadline_ms <= 0 or settings.max_snippets <= 0:
         return None, None
     from splice.errors import SpliceError  # noqa: PLC0415 - loaded only when retrieval runs
@@ -46,9 +50,10 @@ def _open_indexes(settings: config.Settings, workspace: Path) -> tuple[Any, Any]
     repository = artifact = None
     try:
         repository = Retrieval.for_workspace(workspace)
-        report = repository.rebuild()
-        if report.indexed:
-            sys.stderr.write(f"splice: indexed {report.indexed} changed file(s) of {workspace}\n")
+        if not repository.index.digests():
+            sys.stderr.write(f"splice: indexing {workspace} for retrieval (once; `splice index` refreshes it)\n")
+            report = repository.rebuild()
+            sys.stderr.write(f"splice: indexed {report.indexed} file(s) in {report.seconds:.1f} s\n")
         if settings.tenant and settings.artifacts_dir:
             artifact = Retrieval.for_tenant(config.artifacts_root(settings), settings.tenant)
     except SpliceError as exc:
@@ -77,6 +82,7 @@ def _read(path: Path, line: int, col: int) -> tuple[str, int] | str:
 async def _suggest(args: argparse.Namespace, path: Path, text: str, offset: int,
                    workspace: Path) -> CompletionResult | str:
     """The pipeline's result at ``offset``, or the engine's failure as a message."""
+    from splice.engines.factory import create_engine  # noqa: PLC0415 - as above
     from splice.errors import EngineError  # noqa: PLC0415 - `splice serve` starts faster without them
     from splice.languages import language_for_path  # noqa: PLC0415 - as above
     from splice.local import open_local  # noqa: PLC0415 - as above
@@ -84,10 +90,12 @@ async def _suggest(args: argparse.Namespace, path: Path, text: str, offset: int,
     from splice.pipeline import CompletionInput  # noqa: PLC0415 - as above
 
     settings, _ = config.from_environment()  # the problems were printed as the command started
+    engine = create_engine(settings, workspace)
+    await engine.start()  # the engine indexes on its thread while the retrieval index opens on another
     repository, artifact = await asyncio.to_thread(_open_indexes, settings, workspace)
     try:
         local = await open_local(settings, workspace, index_timeout=args.index_timeout, repository=repository,
-                                 artifact=artifact)
+                                 artifact=artifact, engine=engine)
     except TimeoutError as exc:
         return str(exc)
     resolved = str(path.resolve())
