@@ -9,13 +9,17 @@ only decide which of them comes first, so a weight vector is then scored without
 The fit has two steps, both deterministic:
 
 1. **softmax**: a conditional logit over each task's candidates (every proposal and its renamed variant),
-   maximising the likelihood of the right line by damped Newton steps, with an L2 pull towards the
-   starting weights (a feature the tasks say nothing about keeps its value);
+   maximising the likelihood of the right line by damped Newton steps from all-zero coefficients, with an
+   L2 penalty (ridge) on them;
 2. **coordinate ascent** on what is measured, exact match of the first candidate, emulating the ranking's
    pre-selection by prior and its renamed variants exactly; a step is kept only when it wins
    ``min_gain`` more training tasks than it loses.
 
-Reported figures come from the ranking code itself (:func:`ranked_candidates`), not the emulation.
+Nothing starts from the weights already in ``weights.py``, so the fit is a function of the training set,
+the seed and the settings alone, and running it again on the same inputs writes the same numbers. The
+limits (how many proposals are scored, the context caps) are not fitted; they shape the candidates and are
+taken as they are. Reported figures come from the ranking code itself (:func:`ranked_candidates`), not
+the emulation.
 """
 
 from __future__ import annotations
@@ -191,7 +195,8 @@ def oracle(tasks: Sequence[FitTask]) -> float:
 
 
 def softmax_fit(tasks: Sequence[FitTask], start: Vector, *, l2: float, iterations: int = 50) -> Vector:
-    """The fitted coefficients maximising Σ log P(right line) − l2/2·|θ − start|² (Newton, backtracking)."""
+    """The coefficients maximising Σ log P(right line) − l2/2·|θ − start|², from ``start`` (Newton steps,
+    halved until the objective rises); the coefficients past :data:`FITTED` stay as ``start`` has them."""
     usable = [t for t in tasks if t.correct.any() and not t.correct.all()]
     theta = start[:FITTED].astype(np.float64).copy()
     fixed = start[FITTED:]
@@ -278,17 +283,17 @@ class FitResult:
 
 
 def fit_weights(
-    tasks: Sequence[FitTask], start: RankingWeights, *, l2: float, min_gain: int, decimals: int = 2,
+    tasks: Sequence[FitTask], limits: RankingWeights, *, l2: float, min_gain: int, decimals: int = 2,
     report: Callable[[str], None] = lambda line: None,
 ) -> FitResult:
-    """Fit the ranking coefficients on ``tasks``, starting from (and pulled towards) ``start``."""
-    initial = np.asarray(coefficients(start), dtype=np.float64)
+    """Fit the ranking coefficients on ``tasks`` from zero; ``limits`` gives everything that is not fitted."""
+    initial = np.asarray(coefficients(limits), dtype=np.float64)
+    initial[:FITTED] = 0.0
     softmax = softmax_fit(tasks, initial, l2=l2)
-    report(f"softmax: {emulated_hits(tasks, initial, start)} -> {emulated_hits(tasks, softmax, start)} "
-           f"of {len(tasks)} training tasks first (emulated)")
-    ascent = coordinate_ascent(tasks, softmax, start, min_gain=min_gain, report=report)
+    report(f"softmax: {emulated_hits(tasks, softmax, limits)} of {len(tasks)} training tasks first (emulated)")
+    ascent = coordinate_ascent(tasks, softmax, limits, min_gain=min_gain, report=report)
     rounded = [round(float(v), decimals) + 0.0 for v in ascent[:FITTED]]
-    return FitResult(with_coefficients(start, rounded), softmax, ascent)
+    return FitResult(with_coefficients(limits, rounded), softmax, ascent)
 
 
 # Writing weights.py --------------------------------------------------------------------------------------

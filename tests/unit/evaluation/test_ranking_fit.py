@@ -1,20 +1,22 @@
 """The ranking fit's safeguards: a training set holding evaluation code is refused, the declaration is
-checked, and writing weights changes only the numbers of weights.py."""
+checked, writing weights changes only the numbers of weights.py, and the fit's fast emulation of the
+ranking ranks exactly as the ranking code does."""
 
 from __future__ import annotations
 
 import difflib
 import importlib.util
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from splice.engines.embedded import weights as weights_module
-from splice.engines.embedded.ranking import FITTED, coefficients, with_coefficients
+from splice.engines.embedded.ranking import FITTED, coefficients, ranked_candidates, with_coefficients
 from splice.engines.embedded.weights import RankingWeights
-from splice.evaluation.ranking_fit import weights_source
+from splice.evaluation.ranking_fit import collect_tasks, emulated_first, emulated_hits, reproduction, weights_source
 from splice.evaluation.training_set import (
     TrainingSetError,
     check_disjoint,
@@ -138,3 +140,21 @@ def test_the_writer_refuses_a_file_it_does_not_understand() -> None:
     source = Path(weights_module.__file__).read_text(encoding="utf-8").replace("    share: float", "    shares: float")
     with pytest.raises(ValueError, match="one line defining share"):
         weights_source(source, RankingWeights())
+
+
+async def test_the_emulated_ranking_picks_what_the_ranking_code_picks(tmp_path: Path) -> None:
+    fixture = Path(__file__).parents[2] / "e2e" / "fixtures" / "inventory"
+    limits = RankingWeights()
+    tasks = await collect_tasks(fixture, count=25, seed=0, open_files=2, workdir=tmp_path, weights=limits)
+    assert len(tasks) >= 20 and any(t.correct.any() for t in tasks)
+    rng = np.random.default_rng(0)
+    random = with_coefficients(limits, rng.normal(0.0, 1.5, FITTED).round(2).tolist())
+    # A small scored_limit makes the pre-selection by prior cut in on every task.
+    for weights in (limits, random, replace(random, scored_limit=3, rename_limit=2)):
+        vector = np.asarray(coefficients(weights))
+        for task in tasks:
+            first = emulated_first(task, vector, scored_limit=weights.scored_limit, rename_limit=weights.rename_limit)
+            r = task.ranking
+            ranked = ranked_candidates(r.vocab, r.cursor, r.proposals, multiline=False, count=1, weights=weights)
+            assert (task.texts[first] if first >= 0 else None) == (ranked[0].text if ranked else None)
+        assert emulated_hits(tasks, vector, weights) == round(reproduction(tasks, weights) * len(tasks))

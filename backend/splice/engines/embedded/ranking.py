@@ -18,9 +18,10 @@ scored by a linear function of features that each answer one question about the 
 
 Only the proposals with the best prior (the features that need no look at the text) are scored in full, so
 hundreds of occurrences stay within a few milliseconds. The coefficients live in :class:`RankingWeights`;
-they were fitted (softmax over each task's candidates, then coordinate ascent on exact match) on hidden-line
-tasks from packages other than those figures are reported on. A multi-line suggestion is the line plus the
-block copied from its best-agreeing occurrence.
+``scripts/fit-ranking`` fits them (softmax over each task's candidates, then coordinate ascent on exact
+match; :mod:`splice.evaluation.ranking_fit`) on hidden-line tasks from a declared training set that it
+checks holds no evaluation code. A multi-line suggestion is the line plus the block copied from its
+best-agreeing occurrence.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 class RankingWeights:
     """Coefficients of the ranking features (see ``ranking``) and the limits that bound its cost.
 
-    The defaults were fitted on hidden-line reproduction; a negative coefficient is a penalty.
+    The coefficients' defaults are the output of ``scripts/fit-ranking`` (hidden-line reproduction on the
+    repositories ``scripts/ranking-training-repos.toml`` declares, none of them evaluation code), which
+    rewrites only their numbers; a negative coefficient is a penalty. The limits are set by hand.
     """
 
     left: float = 0.5
