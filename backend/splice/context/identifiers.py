@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -48,9 +52,12 @@ def identifier_parts(text: str) -> set[str]:
     return parts
 
 
-def jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
-    """|a ∩ b| / |a ∪ b|, or 0 for two empty sets."""
-    if not a or not b:
-        return 0.0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter)
+def jaccard(shared: npt.NDArray[np.int64], size: int, sizes: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+    """|a ∩ b| / |a ∪ b| of one set of ``size`` elements against many, from the sizes alone: ``shared[i]``
+    is how many elements it has in common with the ``i``-th, of ``sizes[i]`` elements; 0 where both are empty.
+
+    Sizes rather than sets, because the snippet finder counts shared parts for every window at once through
+    an inverted index and never builds the windows' sets again."""
+    union = size + sizes - shared
+    scores: npt.NDArray[np.float64] = shared / union.clip(min=1)
+    return scores

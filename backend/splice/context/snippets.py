@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from splice.context.identifiers import identifier_parts, line_parts
+from splice.context.identifiers import identifier_parts, jaccard, line_parts
 from splice.context.prompt import Snippet
 from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
 from splice.workspace import shared_text
@@ -175,8 +175,8 @@ class OpenFileSnippets:
         if not hits:
             return []
         # Intersection sizes for every window at once: how many query parts each window holds.
-        inter = np.bincount(np.concatenate(hits), minlength=len(merged.sizes))
-        scores = inter / (len(query) + merged.sizes - inter)
+        shared = np.bincount(np.concatenate(hits), minlength=len(merged.sizes))
+        scores = jaccard(shared, len(query), merged.sizes)
         candidates = np.flatnonzero(scores >= MIN_SCORE)
         # Best score first; ties by path (window numbers follow path order), then line.
         ranked = candidates[np.lexsort((candidates, -scores[candidates]))]

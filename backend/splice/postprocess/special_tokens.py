@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import re
 
+from splice.context.templates import all_special_tokens
 from splice.postprocess.base import CompletionContext, Suggestion
 
-# Sentinels of the common FIM model families. Anything shaped <|...|>, or the same between DeepSeek's
-# full-width bars (U+FF5C), is a special token in every family that uses the shape; the bare-angle ones
-# are listed one by one because shapes like <s>, </s> or <pre> also occur in ordinary code and markup.
-_SPECIAL_TOKEN = re.compile(
-    r"<\|[^|<>\s]{1,48}\|>"
-    "|<\uff5c[^\uff5c<>\\s]{1,48}\uff5c>"
-    r"|<(?:fim_prefix|fim_middle|fim_suffix|fim_pad|file_sep|repo_name|reponame|filename|gh_stars"
-    r"|issue_start|issue_comment|issue_closed|jupyter_start|jupyter_text|jupyter_code|jupyter_output"
-    r"|empty_output|commit_before|commit_msg|commit_after|end_of_turn|start_of_turn)>"
-    r"|<(?:PRE|SUF|MID|EOT)>"
+# Every sentinel and end token of every family Splice has a template for, spelled out, so a family's end
+# token (CodeLlama's ``</s>``, CodeGemma's ``<eos>``) is cut even when the configured family is another.
+# Besides them: anything shaped <|...|>, or the same between DeepSeek's full-width bars (U+FF5C), is a
+# special token in every family that uses the shape, and StarCoder's training-data markers, which its FIM
+# template never uses but the model emits. Other bare-angle shapes (<s>, <pre>) are ordinary markup.
+_STARCODER_MARKERS = (
+    "gh_stars", "filename", "reponame", "issue_start", "issue_comment", "issue_closed", "jupyter_start",
+    "jupyter_text", "jupyter_code", "jupyter_output", "empty_output", "commit_before", "commit_msg",
+    "commit_after", "fim_pad", "end_of_turn", "start_of_turn",
 )
+_SPECIAL_TOKEN = re.compile("|".join([
+    r"<\|[^|<>\s]{1,48}\|>",
+    "<\uff5c[^\uff5c<>\\s]{1,48}\uff5c>",
+    *(re.escape(token) for token in sorted(all_special_tokens(), key=lambda t: (-len(t), t))),
+    *(f"<{marker}>" for marker in _STARCODER_MARKERS),
+]))
 
 
 def strip_special_tokens(suggestion: Suggestion, context: CompletionContext) -> Suggestion:

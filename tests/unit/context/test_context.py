@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 
 from splice.config import Settings
@@ -55,8 +56,24 @@ def test_identifier_parts_split_camel_and_snake() -> None:
     assert identifier_parts("parseHTTPResponse") == {"parse", "http", "response"}
     assert identifier_parts("parse_http_response") == {"parse", "http", "response"}
     assert "return" not in identifier_parts("return self.value")
-    assert jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
-    assert jaccard(set(), {"a"}) == 0.0
+
+
+def test_jaccard_from_sizes_is_the_set_ratio() -> None:
+    query = {"fetch", "user", "profile"}
+    windows = [{"user", "profile", "load"}, {"fetch", "user", "profile"}, {"other"}, set()]
+    shared = np.array([len(query & w) for w in windows])
+    scores = jaccard(shared, len(query), np.array([len(w) for w in windows]))
+    expected = [len(query & w) / len(query | w) for w in windows]
+    assert scores.tolist() == pytest.approx(expected)
+    assert jaccard(np.array([0]), 0, np.array([0])).tolist() == [0.0]  # two empty sets share nothing
+
+
+def test_snippet_scores_are_jaccard_of_identifier_parts() -> None:
+    query = "profile = fetch_user_profile(user_id)\n"
+    window = "def fetch_user_profile(user_id):\n    return load_profile(user_id)\n"
+    found = OpenFileSnippets(window_lines=10).find(query, [_doc("a.py", window)], limit=1)
+    a, b = identifier_parts(query), identifier_parts(window)
+    assert found and found[0].score == pytest.approx(len(a & b) / len(a | b), abs=1e-4)
 
 
 def _doc(key: str, text: str, version: int = 1) -> SourceDocument:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from splice.context.templates import all_special_tokens
 from splice.postprocess.special_tokens import strip_special_tokens
 
 from .support import context, text_of
@@ -27,6 +28,9 @@ from .support import context, text_of
         ("return x<repo_name>splice", "return x"),
         ("return x<|fim_pad|><|fim_pad|>", "return x"),
         ("return x<|im_end|>", "return x"),
+        ("return x</s>", "return x"),
+        ("return x<eos>", "return x"),
+        ("return x<gh_stars>100", "return x"),
         ("<|endoftext|>", ""),
     ],
 )
@@ -39,12 +43,22 @@ def test_cut_at_the_first_special_token(raw: str, expected: str) -> None:
     [
         "if a < b and c > d:",
         "html = '<pre>' + body + '</pre>'",
-        "strike = '<s>gone</s>'[:3]",
+        "strike = '<s>' + text + '</b>'",
         "x = a <|> b",  # an operator in some languages, not a token
     ],
 )
 def test_ordinary_code_is_left_alone(clean: str) -> None:
     assert text_of(strip_special_tokens, clean, context("")) == clean
+
+
+@pytest.mark.parametrize("token", sorted(all_special_tokens()))
+def test_every_family_token_is_cut(token: str) -> None:
+    assert text_of(strip_special_tokens, f"value = 1{token}junk", context("")) == "value = 1"
+
+
+def test_an_end_token_the_document_uses_as_markup_is_code() -> None:
+    ctx = context("html = '<s>old</s>'\nnew = '<s>", "'\n")
+    assert text_of(strip_special_tokens, "new</s>", ctx) == "new</s>"
 
 
 def test_a_token_the_document_contains_is_code() -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from splice.engines.embedded.lexer import Vocabulary
     from splice.engines.embedded.occurrences import Occurrence
     from splice.engines.embedded.project import ProjectIndex
+    from splice.engines.embedded.ranking import RankingInput
 
 _log = structlog.get_logger()
 
@@ -197,25 +198,32 @@ class EmbeddedEngine:
 
     def complete(self, request: GenerationRequest) -> list[Candidate]:
         """The synchronous body of :meth:`generate`, for callers already off the event loop."""
+        from splice.engines.embedded.ranking import ranked_candidates  # noqa: PLC0415
+
+        found = self.ranking_input(request)
+        if found is None:
+            return []
+        ranked = ranked_candidates(found.vocab, found.cursor, found.proposals, multiline=request.multiline,
+                                   count=request.num_candidates, weights=self._weights)
+        # ``origin`` names the engine across the protocol; the cache level a proposal came from stays inside.
+        return [dataclasses.replace(candidate, origin=self.name) for candidate in ranked]
+
+    def ranking_input(self, request: GenerationRequest) -> RankingInput | None:
+        """What :meth:`complete` ranks for ``request``: the cursor and every pooled proposal, before any
+        ranking; None for a secret file. Fitting the ranking weights scores these under many weights
+        without looking the occurrences up again."""
         from splice.engines.embedded.cursor import cursor_from_text  # noqa: PLC0415
-        from splice.engines.embedded.ranking import (  # noqa: PLC0415
-            add_import_line,
-            pooled_proposals,
-            ranked_candidates,
-        )
+        from splice.engines.embedded.ranking import RankingInput, add_import_line, pooled_proposals  # noqa: PLC0415
 
         current = _normalised(request.document_path or request.prompt.path)
         if current and is_secret_name(os.path.basename(current)):
-            return []
+            return None
         cursor = cursor_from_text(self._vocab, request.document_prefix, request.document_suffix)
         occurrences = self._occurrences(cursor, current, request)
         proposals = pooled_proposals(self._vocab, cursor, occurrences, weights=self._weights)
         for text in self._import_lines(cursor, current):
             add_import_line(self._vocab, proposals, text)
-        ranked = ranked_candidates(self._vocab, cursor, list(proposals.values()), multiline=request.multiline,
-                                   count=request.num_candidates, weights=self._weights)
-        # ``origin`` names the engine across the protocol; the cache level a proposal came from stays inside.
-        return [dataclasses.replace(candidate, origin=self.name) for candidate in ranked]
+        return RankingInput(self._vocab, cursor, list(proposals.values()))
 
     def _import_lines(self, cursor: Cursor, current: str) -> list[str]:
         """Import lines for the names the document reads without binding (see ``imports``)."""

@@ -18,16 +18,17 @@ scored by a linear function of features that each answer one question about the 
 
 Only the proposals with the best prior (the features that need no look at the text) are scored in full, so
 hundreds of occurrences stay within a few milliseconds. The coefficients live in :class:`RankingWeights`;
-they were fitted (softmax over each task's candidates, then coordinate ascent on exact match) on hidden-line
-tasks from packages other than those figures are reported on. A multi-line suggestion is the line plus the
-block copied from its best-agreeing occurrence.
+``scripts/fit-ranking`` fits them (softmax over each task's candidates, then coordinate ascent on exact
+match; :mod:`splice.evaluation.ranking_fit`) on hidden-line tasks from a declared training set that it
+checks holds no evaluation code. A multi-line suggestion is the line plus the block copied from its
+best-agreeing occurrence.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +99,16 @@ class Proposal:
         ]
 
 
+@dataclass(frozen=True)
+class RankingInput:
+    """What ranking needs for one cursor: the vocabulary the tokens belong to, the cursor, and the pooled
+    proposals (with any import line), in the order they were found."""
+
+    vocab: Vocabulary
+    cursor: Cursor
+    proposals: list[Proposal]
+
+
 def coefficients(weights: RankingWeights) -> list[float]:
     """The weights in the order of :meth:`Proposal.features`."""
     return [weights.left, weights.right, *weights.level_bonus[:3], weights.repeat, weights.unknown_names,
@@ -106,6 +117,27 @@ def coefficients(weights: RankingWeights) -> list[float]:
             weights.nearness, weights.share,
             weights.following_names, weights.preceding_names, weights.redefinition, weights.imports_needed,
             weights.import_order, 1.0]
+
+
+# How many leading entries of :func:`coefficients` are weights; the last one (generation's bonus) is fixed.
+FITTED = 21
+# The features :meth:`Proposal.prior` uses, by index in :meth:`Proposal.features`: the prior is the score
+# restricted to them (the project level's bonus is the baseline, 0).
+PRIOR_FEATURES = (0, 1, 2, 3, 4, 5, 14, 15, 19)
+
+
+def with_coefficients(weights: RankingWeights, values: Sequence[float]) -> RankingWeights:
+    """``weights`` with the :data:`FITTED` coefficients replaced by ``values``, in :func:`coefficients` order."""
+    if len(values) != FITTED:
+        raise ValueError(f"expected {FITTED} coefficients, got {len(values)}")
+    v = [float(x) for x in values]
+    return replace(
+        weights, left=v[0], right=v[1], level_bonus=(v[2], v[3], v[4], weights.level_bonus[3]), repeat=v[5],
+        unknown_names=v[6], length=v[7], string_line=v[8], repeated_line=v[9], unused_parameter=v[10],
+        next_parameter=v[11], needed_name=v[12], renamed_parameter=v[13], nearness=v[14], share=v[15],
+        following_names=v[16], preceding_names=v[17], redefinition=v[18], imports_needed=v[19],
+        import_order=v[20],
+    )
 
 
 @dataclass(frozen=True)
