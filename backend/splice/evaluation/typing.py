@@ -122,15 +122,26 @@ def typing_sample(repos: Sequence[Path], n: int, seed: int) -> Sample:
     another's.
     """
     blocks = sample_tasks(repos, n - n // 2, seed, kind="block")
-    lines = sample_tasks(repos, n // 2, seed, kind="line") if n // 2 else Sample(tasks=[], files=blocks.files)
+    # Twice as many statements as needed, so that those inside a body can be left out and each language
+    # still gets its share (taken round-robin over languages, in the sampler's order).
+    lines = sample_tasks(repos, 2 * (n // 2), seed, kind="line") if n // 2 else Sample(tasks=[], files={})
     taken: dict[tuple[Path, str], list[tuple[int, int]]] = {}
     for task in blocks.tasks:
         taken.setdefault((task.repo, task.path), []).append((task.start, task.end))
-    statements = [
-        task for task in lines.tasks
-        if all(task.end <= start or task.start >= end for start, end in taken.get((task.repo, task.path), []))
-    ]
-    problems = [*blocks.problems, *(p for p in lines.problems if p not in blocks.problems)]
+    by_language: dict[str, list[Task]] = {}
+    for task in lines.tasks:
+        if all(task.end <= start or task.start >= end for start, end in taken.get((task.repo, task.path), [])):
+            by_language.setdefault(task.language, []).append(task)
+    statements: list[Task] = []
+    queues = [by_language[language] for language in sorted(by_language)]
+    while len(statements) < n // 2 and any(queues):
+        for queue in queues:
+            if queue and len(statements) < n // 2:
+                statements.append(queue.pop(0))
+    problems = [*blocks.problems, *(p for p in lines.problems if p not in blocks.problems and "only" not in p)]
+    if len(statements) < n // 2:
+        problems.append(f"only {len(statements)} statements outside the sampled bodies; typing "
+                        f"{len(statements)} instead of {n // 2}")
     return Sample(tasks=[*blocks.tasks, *statements], files=blocks.files, problems=problems)
 
 
