@@ -14,7 +14,7 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +91,33 @@ def _table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def stopped_early(work: Awaitable[object]) -> int:
+    """Await an evaluation: 0 when it finished, else the exit code of why it stopped, said on stderr."""
+    from splice.errors import SpliceError  # noqa: PLC0415 - see run
+    from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
+
+    try:
+        await work
+    except asyncio.CancelledError:
+        _say("interrupted; writing what was computed")
+        return EXIT_INTERRUPTED
+    except LeakageError as exc:
+        _say(f"stopped: {exc}")
+        return EXIT_LEAKAGE
+    except SpliceError as exc:
+        _say(f"stopped: {exc.message}")
+        return 1
+    except (OSError, TimeoutError, ValueError, RuntimeError) as exc:  # RuntimeError: a server that failed
+        _say(f"stopped: {exc}")
+        return 1
+    return 0
+
+
 async def run(args: argparse.Namespace) -> int:
     """Sample, evaluate every ablation, write the reports and print the summary."""
     # Imported here so that `splice serve` and `splice --help` never load the evaluation code.
     from splice import config  # noqa: PLC0415
-    from splice.errors import SpliceError  # noqa: PLC0415
     from splice.evaluation.harness import EvalOptions, Evaluation  # noqa: PLC0415
-    from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
 
     for path in (args.json, args.html):
         if path is not None and (reason := arguments.file_problem(path)) is not None:
@@ -149,25 +169,12 @@ async def run(args: argparse.Namespace) -> int:
     _say(f"{len(sample.tasks)} {args.kind} tasks in {', '.join(languages)}; via {args.via}")
     for name, reason in evaluation.unavailable.items():
         _say(f"{name}: unavailable ({reason})")
-    code = 0
-    partial = False
     try:
-        await evaluation.run()
-    except asyncio.CancelledError:
-        partial, code = True, EXIT_INTERRUPTED
-        _say("interrupted; writing what was computed")
-    except LeakageError as exc:
-        partial, code = True, EXIT_LEAKAGE
-        _say(f"stopped: {exc}")
-    except SpliceError as exc:
-        partial, code = True, 1
-        _say(f"stopped: {exc.message}")
-    except (OSError, TimeoutError, ValueError) as exc:
-        partial, code = True, 1
-        _say(f"stopped: {exc}")
+        code = await stopped_early(evaluation.run())
     finally:
         if bar is not None:
             bar.close()
+    partial = code != 0
     with interruption.saving():  # an interrupted run still writes what it computed
         data = evaluation.report(partial=partial).as_json()
         saved = _save(data, args.json, args.html)

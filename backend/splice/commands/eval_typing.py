@@ -9,13 +9,11 @@ was computed. The summary table goes to stdout, one row per configuration and la
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
 from splice.commands import interruption
-from splice.commands.eval import EXIT_LEAKAGE, EXIT_USAGE, _save, _say
-from splice.commands.interruption import EXIT_INTERRUPTED
+from splice.commands.eval import EXIT_USAGE, _save, _say, stopped_early
 
 _COLUMNS = (("chars_saved", "saved"), ("shown_per_100_keystrokes", "shown/100"), ("accepted_per_shown", "acc/shown"),
             ("wrong_shown", "wrong"), ("chars_per_opportunity", "chars/opp"))
@@ -49,9 +47,7 @@ def table(data: dict[str, Any]) -> str:
 
 async def run(args: argparse.Namespace, ablations: tuple[str, ...]) -> int:
     """Sample the regions, replay them, write the reports and print the summary."""
-    from splice.errors import SpliceError  # noqa: PLC0415 - loaded only when evaluating
-    from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
-    from splice.evaluation.typing_harness import TypingEvaluation, TypingOptions  # noqa: PLC0415
+    from splice.evaluation.typing_harness import TypingEvaluation, TypingOptions  # noqa: PLC0415 - evaluation only
     from splice.evaluation.typing_report import render_typing_html  # noqa: PLC0415
 
     options = TypingOptions(tasks=args.tasks, seed=args.seed, ablations=ablations, open_files=args.open_files,
@@ -77,26 +73,13 @@ async def run(args: argparse.Namespace, ablations: tuple[str, ...]) -> int:
         return EXIT_USAGE
     languages = sorted({t.language for t in sample.tasks})
     _say(f"{len(sample.tasks)} regions to type in {', '.join(languages)}; through `splice serve`")
-    code, partial = 0, False
     try:
-        await evaluation.run()
-    except asyncio.CancelledError:
-        partial, code = True, EXIT_INTERRUPTED
-        _say("interrupted; writing what was computed")
-    except LeakageError as exc:
-        partial, code = True, EXIT_LEAKAGE
-        _say(f"stopped: {exc}")
-    except SpliceError as exc:
-        partial, code = True, 1
-        _say(f"stopped: {exc.message}")
-    except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
-        partial, code = True, 1
-        _say(f"stopped: {exc}")
+        code = await stopped_early(evaluation.run())
     finally:
         if bar is not None:
             bar.close()
-    with interruption.saving():
-        data = evaluation.report(partial=partial).as_json()
+    with interruption.saving():  # an interrupted run still writes what it computed
+        data = evaluation.report(partial=code != 0).as_json()
         saved = _save(data, args.json, args.html, render_typing_html)
     sys.stdout.write(table(data) + "\n")
     return code or (0 if saved else 1)

@@ -3,10 +3,14 @@ regions are typed, and how replays add up to rates with intervals."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
+from splice.cli import build_parser
+from splice.commands import eval as eval_command
 from splice.evaluation.typing import Replay, Shown, accepted_length, offset_of, typing_sample
 from splice.evaluation.typing_report import TypingReport, paired_rate_lift, rate_interval, render_typing_html
 
@@ -109,3 +113,17 @@ def test_the_report_counts_wrong_suggestions_and_escapes_code(tmp_path: Path) ->
     assert data["by_language"]["python"]["tasks"] == 2
     page = render_typing_html(data)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+def test_the_command_reports_a_repository_with_nothing_to_type(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    prose = tmp_path / "prose"
+    prose.mkdir()
+    (prose / "notes.md").write_text("only words\n")
+    out = tmp_path / "typing.json"
+    parsed = build_parser().parse_args(["eval", "--repo", str(prose), "--kind", "typing", "--json", str(out)])
+    code = asyncio.run(eval_command.run(parsed))
+    err = capsys.readouterr().err
+    assert code == 2 and "no regions to type" in err and "Traceback" not in err
+    data = json.loads(out.read_text())
+    assert data["kind"] == "typing" and data["tasks"] == 0
