@@ -115,34 +115,44 @@ def offset_of(text: str, line: int, character: int) -> int:
 
 
 def typing_sample(repos: Sequence[Path], n: int, seed: int) -> Sample:
-    """``n`` regions to type: half block bodies, half single statements outside those bodies.
+    """``n`` regions to type: half block bodies, half single statements, at most one region per file.
 
     Both halves come from the hidden-line sampler with the same seed, so they are the same for the same
-    repositories; a statement inside a sampled body is left out, since one region's text would then hold
-    another's.
+    repositories. One region per file, because the server indexes an open document's text as it is typed:
+    a second region of the same file would be in the index from the first one's replay, where the file is
+    open in full.
     """
     blocks = sample_tasks(repos, n - n // 2, seed, kind="block")
-    # Twice as many statements as needed, so that those inside a body can be left out and each language
-    # still gets its share (taken round-robin over languages, in the sampler's order).
+    # Twice as many statements as needed, so that those in a file already chosen can be left out and each
+    # language still gets its share (taken round-robin over languages, in the sampler's order).
     lines = sample_tasks(repos, 2 * (n // 2), seed, kind="line") if n // 2 else Sample(tasks=[], files={})
-    taken: dict[tuple[Path, str], list[tuple[int, int]]] = {}
-    for task in blocks.tasks:
-        taken.setdefault((task.repo, task.path), []).append((task.start, task.end))
+    taken: set[tuple[Path, str]] = set()
+    bodies = [task for task in blocks.tasks if _first_in_file(task, taken)]
     by_language: dict[str, list[Task]] = {}
     for task in lines.tasks:
-        if all(task.end <= start or task.start >= end for start, end in taken.get((task.repo, task.path), [])):
-            by_language.setdefault(task.language, []).append(task)
+        by_language.setdefault(task.language, []).append(task)
     statements: list[Task] = []
     queues = [by_language[language] for language in sorted(by_language)]
     while len(statements) < n // 2 and any(queues):
         for queue in queues:
-            if queue and len(statements) < n // 2:
-                statements.append(queue.pop(0))
-    problems = [*blocks.problems, *(p for p in lines.problems if p not in blocks.problems and "only" not in p)]
-    if len(statements) < n // 2:
-        problems.append(f"only {len(statements)} statements outside the sampled bodies; typing "
-                        f"{len(statements)} instead of {n // 2}")
-    return Sample(tasks=[*blocks.tasks, *statements], files=blocks.files, problems=problems)
+            while queue and len(statements) < n // 2:
+                if _first_in_file(task := queue.pop(0), taken):
+                    statements.append(task)
+                    break
+    problems = [p for p in [*blocks.problems, *lines.problems] if "only" not in p]
+    if len(bodies) + len(statements) < n:
+        problems.append(f"only {len(bodies)} bodies and {len(statements)} statements in files of their own; "
+                        f"typing {len(bodies) + len(statements)} regions instead of {n}")
+    return Sample(tasks=[*bodies, *statements], files=blocks.files, problems=list(dict.fromkeys(problems)))
+
+
+def _first_in_file(task: Task, taken: set[tuple[Path, str]]) -> bool:
+    """Whether ``task`` is the first region of its file (and note the file as taken)."""
+    key = (task.repo, task.path)
+    if key in taken:
+        return False
+    taken.add(key)
+    return True
 
 
 class TypingClient:

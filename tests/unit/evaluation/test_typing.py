@@ -70,10 +70,14 @@ def test_regions_are_half_bodies_half_statements_reproducibly(tmp_path: Path) ->
     again = typing_sample([tmp_path], 6, seed=3)
     assert [t.id for t in first.tasks] == [t.id for t in again.tasks]
     kinds = [t.kind for t in first.tasks]
-    assert kinds.count("block") == 3 and 1 <= kinds.count("line") <= 3
-    for line in (t for t in first.tasks if t.kind == "line"):
-        for block in (t for t in first.tasks if t.kind == "block" and t.path == line.path):
-            assert line.end <= block.start or line.start >= block.end
+    # One region per file: three files give three bodies and no statement, and the shortfall is said.
+    assert kinds == ["block"] * 3 and len({t.path for t in first.tasks}) == 3
+    assert any("instead of 6" in problem for problem in first.problems)
+    for name in ("d", "e", "f"):
+        (tmp_path / f"{name}.py").write_text(REPO_FILE.replace("total", f"total_{name}"))
+    wider = typing_sample([tmp_path], 6, seed=3)
+    assert sorted(t.kind for t in wider.tasks) == ["block"] * 3 + ["line"] * 3
+    assert len({t.path for t in wider.tasks}) == 6 and not wider.problems
 
 
 def replay(task_id: str, *, region: int, saved: int, keystrokes: int, shown: list[int]) -> Replay:
@@ -100,7 +104,9 @@ def test_a_lift_of_a_row_over_itself_is_zero() -> None:
 
 def test_the_report_counts_wrong_suggestions_and_escapes_code(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text(REPO_FILE)
+    (tmp_path / "n.py").write_text(REPO_FILE.replace("total", "grand_total"))
     sample = typing_sample([tmp_path], 2, seed=0)
+    assert len(sample.tasks) == 2
     rows = {task.id: replay(task.id, region=len(task.middle), saved=4, keystrokes=len(task.middle) - 3,
                             shown=[4, 0, 0]) for task in sample.tasks}
     rows[sample.tasks[0].id].shown[1].text = "<script>alert(1)</script>"
