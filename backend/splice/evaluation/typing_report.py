@@ -191,6 +191,24 @@ def _row(label: str, summary: dict[str, Any]) -> str:
             f"<td>{summary['broken_after_accept']}</td><td>{p50}</td><td>{p99}</td></tr>")
 
 
+def _lifts(data: dict[str, Any]) -> str:
+    """Each row over the row before it, per rate, with the paired interval."""
+    rows = []
+    for name, lift in data.get("lifts", {}).items():
+        cells = []
+        for key, _ in _RATE_LABELS:
+            entry = lift[key]
+            low, high = entry["ci95"]
+            cells.append("<td>–</td>" if entry["delta"] is None else
+                         f"<td>{entry['delta']:+.3f} <small>[{low:+.3f}, {high:+.3f}]</small></td>")
+        rows.append(f"<tr><td>{html.escape(name)} over {html.escape(lift['baseline'])}</td>"
+                    f"<td>{lift['n']}</td>{''.join(cells)}</tr>")
+    if not rows:
+        return ""
+    head = "<tr><th>lift</th><th>tasks</th>" + "".join(f"<th>{label}</th>" for _, label in _RATE_LABELS) + "</tr>"
+    return f"<h2>Lifts (paired, 95% intervals)</h2><table>{head}{''.join(rows)}</table>"
+
+
 def render_typing_html(data: dict[str, Any]) -> str:
     """The typing report as one self-contained page; every piece of code shown is escaped."""
     head = ("<tr><th>row</th><th>tasks</th>" + "".join(f"<th>{label}</th>" for _, label in _RATE_LABELS)
@@ -217,6 +235,7 @@ def render_typing_html(data: dict[str, Any]) -> str:
         f"<h1>Typing replay</h1><p>{data['tasks']} regions, seed {data['seed']}"
         f"{' (partial run)' if data.get('partial') else ''}; 95% bootstrap intervals over tasks.</p>"
         f"<h2>Overall</h2><table>{head}{overall}</table><h2>Per language</h2><table>{head}{languages}</table>"
+        f"{_lifts(data)}"
         f"<h2>Wrong suggestions shown (region, then suggestion)</h2>{examples or '<p>none</p>'}"
         f"{f'<h2>Problems</h2><ul>{problems}</ul>' if problems else ''}</body></html>"
     )

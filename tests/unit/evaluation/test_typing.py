@@ -119,6 +119,22 @@ def test_the_report_counts_wrong_suggestions_and_escapes_code(tmp_path: Path) ->
     assert data["by_language"]["python"]["tasks"] == 2
     page = render_typing_html(data)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert "Lifts" not in page  # one row: nothing to compare
+
+
+def test_a_second_row_is_compared_with_the_first_on_the_same_tasks(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(REPO_FILE)
+    (tmp_path / "n.py").write_text(REPO_FILE.replace("total", "grand_total"))
+    sample = typing_sample([tmp_path], 2, seed=0)
+    low = {t.id: replay(t.id, region=40, saved=4, keystrokes=37, shown=[4, 0]) for t in sample.tasks}
+    high = {t.id: replay(t.id, region=40, saved=20, keystrokes=25, shown=[20]) for t in sample.tasks}
+    report = TypingReport(tasks=sample.tasks, ablations=["infile", "retrieval"],
+                          replays={"infile": low, "retrieval": high}, resamples=200)
+    lift = report.as_json()["lifts"]["retrieval"]
+    assert lift["baseline"] == "infile" and lift["n"] == 2
+    assert lift["chars_saved"]["delta"] == pytest.approx(0.4)
+    assert lift["wrong_shown"]["delta"] == pytest.approx(-0.5)
+    assert "retrieval over infile" in render_typing_html(report.as_json())
 
 
 def test_the_command_reports_a_repository_with_nothing_to_type(tmp_path: Path,
