@@ -42,6 +42,10 @@ def table(data: dict[str, Any]) -> str:
         for language, group in data["by_language"].items():
             if name in group:
                 lines.append(line(f"  {language}", group[name]))
+    for name, lift in data["lifts"].items():
+        parts = [f"{label} {lift[key]['delta']:+.3f} [{lift[key]['ci95'][0]:+.3f},{lift[key]['ci95'][1]:+.3f}]"
+                 for key, label in _COLUMNS if lift[key]["delta"] is not None]
+        lines.append(f"{name} over {lift['baseline']} ({lift['n']} regions): " + "; ".join(parts))
     return "\n".join(lines)
 
 
