@@ -65,3 +65,24 @@ def test_without_siblings_the_customized_row_says_why(tmp_path: Path) -> None:
     data = splice_eval(tmp_path, "lonely", "--tasks", "2", "--ablations", "infile,customized")
     row = data["ablations"]["customized"]
     assert not row["available"] and "no sibling repositories declared" in row["reason"]
+
+
+def test_typing_replays_regions_keystroke_by_keystroke_through_real_servers(tmp_path: Path) -> None:
+    html = tmp_path / "typing.html"
+    data = splice_eval(tmp_path, "typing", "--kind", "typing", "--tasks", "4", "--html", str(html))
+    assert data["kind"] == "typing" and data["tasks"] == 4 and not data["partial"]
+    row = data["ablations"]["retrieval"]
+    counts = row["counts"]
+    assert row["n"] == 4 and counts["shown"] > 0 and counts["failed_requests"] == 0
+    # Every region character was either typed or written by an accepted suggestion, and every accept is a
+    # keystroke of its own.
+    typed = counts["keystrokes"] - counts["accepts"] - counts["partial_accepts"]
+    assert typed + counts["saved_chars"] == counts["region_chars"]
+    # The editor asks after every keystroke and once at the start.
+    assert counts["keystrokes"] <= counts["requests"] <= counts["keystrokes"] + 4
+    assert row["broken_after_accept"] == 0 and row["final_differs"] == 0
+    assert 0.0 <= row["chars_saved"]["value"] <= 1.0 and row["latency_ms"]["p50"] > 0
+    for task in data["per_task"]:
+        shown = task["rows"]["retrieval"]["shown"]
+        assert all(0 <= s["accepted"] <= len(task["region"]) for s in shown)
+    assert "Typing replay" in html.read_text()

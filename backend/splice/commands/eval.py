@@ -14,6 +14,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,17 @@ ABLATION_NAMES = ("prefix_only", "infile", "open_files", "project_index", "retri
 KINDS = ("line", "block", "span")
 DEFAULT_OPEN_FILES = 4
 EXIT_LEAKAGE = 3
+TYPING_ABLATIONS = "retrieval"  # the typing replay's default row (splice.evaluation.typing_harness)
 
 
 def _say(text: str) -> None:
     sys.stderr.write(f"splice eval: {text}\n")
 
 
-def _save(data: dict[str, Any], json_path: Path, html_path: Path | None) -> bool:
-    """Write the report; on failure write it to a temporary file instead. Whether the asked paths worked."""
+def _save(data: dict[str, Any], json_path: Path, html_path: Path | None,
+          render: Callable[[dict[str, Any]], str] | None = None) -> bool:
+    """Write the report (the page by ``render``, the hidden-line page by default); on failure write it to a
+    temporary file instead. Whether the asked paths worked."""
     from splice.evaluation.report import write_json  # noqa: PLC0415 - see run
 
     ok = True
@@ -46,9 +50,11 @@ def _save(data: dict[str, Any], json_path: Path, html_path: Path | None) -> bool
         write_json(data, fallback)
         _say(f"cannot write {json_path} ({exc.strerror or exc}); the report is in {fallback}")
     if html_path is not None:
-        from splice.evaluation.html_report import render_html  # noqa: PLC0415 - matplotlib loads only for --html
+        if render is None:
+            from splice.evaluation.html_report import render_html  # noqa: PLC0415 - matplotlib loads only for --html
 
-        page = render_html(data)
+            render = render_html
+        page = render(data)
         try:
             html_path.write_text(page, encoding="utf-8")
         except OSError as exc:
@@ -85,13 +91,33 @@ def _table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def stopped_early(work: Awaitable[object]) -> int:
+    """Await an evaluation: 0 when it finished, else the exit code of why it stopped, said on stderr."""
+    from splice.errors import SpliceError  # noqa: PLC0415 - see run
+    from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
+
+    try:
+        await work
+    except asyncio.CancelledError:
+        _say("interrupted; writing what was computed")
+        return EXIT_INTERRUPTED
+    except LeakageError as exc:
+        _say(f"stopped: {exc}")
+        return EXIT_LEAKAGE
+    except SpliceError as exc:
+        _say(f"stopped: {exc.message}")
+        return 1
+    except (OSError, TimeoutError, ValueError, RuntimeError) as exc:  # RuntimeError: a server that failed
+        _say(f"stopped: {exc}")
+        return 1
+    return 0
+
+
 async def run(args: argparse.Namespace) -> int:
     """Sample, evaluate every ablation, write the reports and print the summary."""
     # Imported here so that `splice serve` and `splice --help` never load the evaluation code.
     from splice import config  # noqa: PLC0415
-    from splice.errors import SpliceError  # noqa: PLC0415
     from splice.evaluation.harness import EvalOptions, Evaluation  # noqa: PLC0415
-    from splice.evaluation.isolation import LeakageError  # noqa: PLC0415
 
     for path in (args.json, args.html):
         if path is not None and (reason := arguments.file_problem(path)) is not None:
@@ -105,11 +131,16 @@ async def run(args: argparse.Namespace) -> int:
         _say("--tasks must be at least 1")
         return EXIT_USAGE
     settings, _ = config.from_environment()  # the problems were printed as the command started
-    ablations = tuple(name.strip() for name in args.ablations.split(",") if name.strip())
+    chosen = args.ablations or (TYPING_ABLATIONS if args.kind == "typing" else ",".join(ABLATION_NAMES))
+    ablations = tuple(name.strip() for name in chosen.split(",") if name.strip())
     unknown = [name for name in ablations if name not in ABLATION_NAMES]
     if unknown or not ablations:
         _say(f"unknown ablation {', '.join(unknown) or '(none given)'}; choose from {', '.join(ABLATION_NAMES)}")
         return EXIT_USAGE
+    if args.kind == "typing":
+        from splice.commands import eval_typing  # noqa: PLC0415 - see above
+
+        return await eval_typing.run(args, ablations)
     siblings = _siblings(args.repo, args.sibling)
     if isinstance(siblings, str):
         _say(siblings)
@@ -142,25 +173,12 @@ async def run(args: argparse.Namespace) -> int:
     _say(f"{len(sample.tasks)} {args.kind} tasks in {', '.join(languages)}; via {args.via}")
     for name, reason in evaluation.unavailable.items():
         _say(f"{name}: unavailable ({reason})")
-    code = 0
-    partial = False
     try:
-        await evaluation.run()
-    except asyncio.CancelledError:
-        partial, code = True, EXIT_INTERRUPTED
-        _say("interrupted; writing what was computed")
-    except LeakageError as exc:
-        partial, code = True, EXIT_LEAKAGE
-        _say(f"stopped: {exc}")
-    except SpliceError as exc:
-        partial, code = True, 1
-        _say(f"stopped: {exc.message}")
-    except (OSError, TimeoutError, ValueError) as exc:
-        partial, code = True, 1
-        _say(f"stopped: {exc}")
+        code = await stopped_early(evaluation.run())
     finally:
         if bar is not None:
             bar.close()
+    partial = code != 0
     with interruption.saving():  # an interrupted run still writes what it computed
         data = evaluation.report(partial=partial).as_json()
         saved = _save(data, args.json, args.html)
@@ -204,10 +222,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
     parser.add_argument("--via", choices=("inprocess", "stdio"), default="inprocess",
                         help="run tasks in this process, or through a real `splice serve` (default inprocess)")
-    parser.add_argument("--kind", choices=KINDS, default="line",
-                        help="hide single lines, block bodies, or spans starting mid-line (default line)")
-    parser.add_argument("--ablations", default=",".join(ABLATION_NAMES), metavar="A,B",
-                        help=f"which rows to run (default all: {','.join(ABLATION_NAMES)})")
+    parser.add_argument("--kind", choices=(*KINDS, "typing"), default="line",
+                        help="hide single lines, block bodies, or spans starting mid-line; or replay typing "
+                             "regions keystroke by keystroke through `splice serve` (default line)")
+    parser.add_argument("--ablations", metavar="A,B",
+                        help=f"which rows to run (default all: {','.join(ABLATION_NAMES)}; "
+                             f"for --kind typing: {TYPING_ABLATIONS})")
     parser.add_argument("--open-files", type=arguments.integer(0), default=DEFAULT_OPEN_FILES, metavar="K",
                         help=f"files the simulated editor has open beside the target (default {DEFAULT_OPEN_FILES})")
     parser.add_argument("--tenant", default="eval", type=arguments.tenant,

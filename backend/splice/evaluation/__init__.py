@@ -20,6 +20,14 @@ a real ``splice serve``), ``open_files`` (how many neighbouring files the simula
 ``tenant`` (the name the customized row's artifact is built under), ``index_timeout``, ``resamples``
 (bootstrap draws) and ``workdir`` (where masked copies of the repositories go).
 
+The typing replay (``splice eval --kind typing``) types held-out regions back into a real ``splice serve``
+keystroke by keystroke and counts what a developer would keep::
+
+    from splice.evaluation.typing_harness import TypingEvaluation, TypingOptions
+
+    report = await TypingEvaluation([Path("repo")], TypingOptions(tasks=40, seed=0)).run()
+    report.as_json()["ablations"]["retrieval"]["chars_saved"]     # {"value", "ci95": [lo, hi]}
+
 Guarantees: the same repositories and seed give the same tasks; indexes and artifacts are built from masked
 copies of the repositories without any task's hidden span, and every request passes a leakage guard
 (:class:`LeakageError` stops the run); rows that cannot run here (retrieval missing) are reported as
