@@ -13,6 +13,12 @@ into the middle of a line and is dropped, as is a multi-line one (its last line 
 What passes those checks must leave the cursor's line free of syntax errors: the person is editing a line
 of working code, so a suggestion that leaves it broken (``isinstance(item, ⟨property):⟩, staticmethod)):``)
 is wrong however many errors the half-edited line had before.
+
+Brackets are checked first, for every insertion with code after it, closers included: the line's brackets
+left unmatched (outside strings) must be those it had, or fewer (``total = ⟨compute(⟩items)`` repairs a
+half-edited line), so ``("T", ⟨(b"T", "T"),⟩"T"),`` (one bracket opened more) is dropped. A parse cannot be relied on for this:
+the bracket left open is reported where the parser gives up, often lines later or inside an error the
+file already had, so the cursor's line looks clean.
 """
 
 from __future__ import annotations
@@ -34,14 +40,23 @@ def _is_word(char: str) -> bool:
 
 def fit_mid_line(suggestion: Suggestion, context: CompletionContext) -> Suggestion:
     """Drop a suggestion that would leave the code after the cursor glued to it or stranded behind it."""
-    rest = first_line(context.suffix)[suggestion.replace_suffix :]
+    line_after = first_line(context.suffix)
+    if not line_after.strip():
+        return suggestion  # the end of the line: a suggestion may open what the lines below close
+    rest = line_after[suggestion.replace_suffix :]
     code_after = rest.strip()
-    if not code_after or all(c in CLOSERS or c in QUOTES or c in ",;:" for c in code_after):
-        return suggestion  # nothing, or only what the editor auto-closed, follows on the line
     text = suggestion.text
+    before = last_line(context.prefix)
+    was = _unmatched(before + line_after)
+    now = _unmatched(before + first_line(text) + rest)
+    if now != was and len("".join(now)) >= len("".join(was)):
+        raise DropSuggestion("leaves the brackets of the cursor's line unbalanced")
+    if not code_after:
+        return suggestion  # it overwrites the rest of the line
+    if all(c in CLOSERS or c in QUOTES or c in ",;:" for c in code_after):
+        return suggestion  # only what the editor auto-closed follows on the line
     if "\n" in text:
         raise DropSuggestion("a multi-line suggestion in front of code on the cursor's line")
-    before = last_line(context.prefix)
     if not before.strip():
         raise DropSuggestion("a new statement in front of code on the cursor's line")
     if text and rest and _is_word(text[-1]) and _is_word(rest[0]):
@@ -67,3 +82,32 @@ def _line_has_errors(suggestion: Suggestion, context: CompletionContext, before:
     line_end = line_start + len(last_line(window.before + suggestion.text).encode()) + len(
         first_line(window.after[suggestion.replace_suffix :]).encode())
     return any(start <= line_end and end >= line_start for start, end in error_spans(tree.root_node))
+
+
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _unmatched(text: str) -> tuple[str, str]:
+    """The closers ``text`` has without an opener in it, and the openers it leaves open, outside strings."""
+    quote = ""
+    closed: list[str] = []
+    opened: list[str] = []
+    escaped = False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in QUOTES:
+            quote = char
+        elif char in "([{":
+            opened.append(char)
+        elif char in _PAIRS:
+            if opened and opened[-1] == _PAIRS[char]:
+                opened.pop()
+            else:
+                closed.append(char)
+    return "".join(closed), "".join(opened)
