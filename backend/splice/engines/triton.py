@@ -11,9 +11,10 @@ complete, cancelling upstream when the caller is cancelled, and turning vendor e
 from __future__ import annotations
 
 import asyncio
-import itertools
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]  # grpcio ships no type information
@@ -25,6 +26,7 @@ from tritonclient.utils import InferenceServerException  # type: ignore[import-u
 
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.breaker import BreakerState, CircuitBreaker
+from splice.engines.lora_cache import Adapter, AdapterError, load_adapter, not_cached_task
 from splice.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 
 # gRPC status codes that mean "the server could not be reached", as opposed to "it answered no".
@@ -49,10 +51,26 @@ class TritonSettings:
     max_reconnect_backoff_ms: int = 2_000
     # Tenant name -> lora_task_id; a tenant made of digits is its own id.
     tenant_task_ids: Mapping[str, int] = field(default_factory=dict)
+    # Converted adapters, <lora_dir>/<task_id>/model.lora_weights.npy and model.lora_config.npy (the
+    # layout of the engine's lora_prefetch_dir), sent once when the server's cache lacks the task.
+    lora_dir: Path | None = None
+    # HTTP/2 keepalive pings on an idle channel. Triton's defaults refuse pings without calls and count
+    # pings closer than 5 minutes as abuse; scripts/triton-cpu and deploy/ start the server with
+    # --grpc-keepalive-permit-without-calls and a minimum ping interval below this one.
+    keepalive_time_ms: int = 30_000
+    keepalive_timeout_ms: int = 10_000
 
 
 class _ConnectionFailure(Exception):
     """Could not reach the server before the first token: the only failure worth retrying."""
+
+
+class _AdapterMiss(Exception):
+    """The server's LoRA cache lacks the task: resend once with the adapter's weights."""
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(task_id)
+        self.task_id = task_id
 
 
 @dataclass
@@ -93,7 +111,9 @@ class TritonEngine:
         self.breaker = breaker or CircuitBreaker()
         self._should_stop = should_stop
         self._client: Any = None
-        self._request_ids = itertools.count(1)
+        self._adapters: dict[int, Adapter] = {}
+        # How many requests went out again with adapter weights (the server had evicted or never seen them).
+        self.adapter_uploads = 0
 
     def _connection(self) -> Any:
         # Created lazily: an aio channel belongs to the event loop it was made on.
@@ -104,8 +124,8 @@ class TritonEngine:
                 channel_args=[
                     ("grpc.max_send_message_length", 2**31 - 1),
                     ("grpc.max_receive_message_length", 2**31 - 1),
-                    ("grpc.keepalive_time_ms", 10_000),
-                    ("grpc.keepalive_timeout_ms", 5_000),
+                    ("grpc.keepalive_time_ms", settings.keepalive_time_ms),
+                    ("grpc.keepalive_timeout_ms", settings.keepalive_timeout_ms),
                     ("grpc.keepalive_permit_without_calls", 1),
                     ("grpc.http2.max_pings_without_data", 0),
                     ("grpc.initial_reconnect_backoff_ms", settings.reconnect_backoff_ms),
@@ -178,12 +198,37 @@ class TritonEngine:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._stream(request)
+                    return await self._stream_with_adapter(request)
         except _ConnectionFailure as exc:
             raise EngineUnavailableError(f"triton: cannot reach {self.settings.url}: {exc}") from exc
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
-    def _inputs(self, request: GenerationRequest) -> list[Any]:
+    async def _stream_with_adapter(self, request: GenerationRequest) -> _Generated:
+        """Stream by task id; on the engine's "not found in cache", once more with the adapter itself."""
+        try:
+            return await self._stream(request, None)
+        except _AdapterMiss as miss:
+            entry = self._adapter(miss.task_id)
+            self.adapter_uploads += 1
+        try:
+            return await self._stream(request, entry)
+        except _AdapterMiss as again:
+            raise EngineError(f"triton: the server refused the adapter of task {again.task_id}") from again
+
+    def _adapter(self, task_id: int) -> Adapter:
+        entry = self._adapters.get(task_id)
+        if entry is not None:
+            return entry
+        if self.settings.lora_dir is None:
+            raise EngineError(f"triton: LoRA task {task_id} is not cached on the server and no lora_dir is set")
+        try:
+            entry = load_adapter(self.settings.lora_dir, task_id)
+        except AdapterError as exc:
+            raise EngineError(f"triton: {exc}") from exc
+        self._adapters[task_id] = entry
+        return entry
+
+    def _inputs(self, request: GenerationRequest, adapter: Adapter | None = None) -> list[Any]:
         stop_words = list(request.prompt.stop)
         if not request.multiline and "\n" not in stop_words:
             # A hint only: "\n" is often merged into other BPE tokens, so the client cuts as well.
@@ -195,12 +240,17 @@ class TritonEngine:
         ]
         if request.want_logprobs:
             inputs.append(_tensor("return_log_probs", "BOOL", np.array([[True]], dtype=np.bool_)))
+            # TensorRT-LLM fills log-probs only when a sampling parameter is set; top_k=1 is still greedy.
+            inputs.append(_tensor("top_k", "INT32", np.array([[1]], dtype=np.int32)))
         if stop_words:
             words = np.array([[word.encode("utf-8") for word in stop_words]], dtype=np.object_)
             inputs.append(_tensor("stop_words", "BYTES", words))
         task_id = self._task_id(request.tenant)
         if task_id is not None:
             inputs.append(_tensor("lora_task_id", "UINT64", np.array([[task_id]], dtype=np.uint64)))
+            if adapter is not None:
+                inputs.append(_tensor("lora_weights", "FP16", adapter.weights))
+                inputs.append(_tensor("lora_config", "INT32", adapter.config))
         return inputs
 
     def _task_id(self, tenant: str | None) -> int | None:
@@ -212,11 +262,12 @@ class TritonEngine:
             return int(tenant)
         raise EngineError(f"triton: tenant {tenant!r} has no lora_task_id")
 
-    async def _stream(self, request: GenerationRequest) -> _Generated:
+    async def _stream(self, request: GenerationRequest, adapter: Adapter | None) -> _Generated:
         payload = {
             "model_name": self.settings.model,
-            "inputs": self._inputs(request),
-            "request_id": str(next(self._request_ids)),
+            "inputs": self._inputs(request, adapter),
+            # Unique across clients: the server keys cancellation (stop requests) by it.
+            "request_id": uuid.uuid4().hex,
         }
 
         async def one_request() -> AsyncIterator[dict[str, Any]]:
@@ -232,7 +283,7 @@ class TritonEngine:
         try:
             async for result, error in call:
                 if error is not None:
-                    raise self._refusal(error) from error
+                    raise self._refusal(error, first=not pieces) from error
                 text = result.as_numpy("text_output")
                 if text is not None and text.size:
                     value = text.reshape(-1)[0]
@@ -259,14 +310,17 @@ class TritonEngine:
             detail = f"{exc.code().name}: {exc.details()}"
             raise EngineUnavailableError(f"triton: stream failed: {detail}") from exc
         except InferenceServerException as exc:
-            raise self._refusal(exc) from exc
+            raise self._refusal(exc, first=not pieces) from exc
         finally:
             if not finished:
                 # Early stop, error or the caller's cancellation: tell the server to stop generating.
                 call.cancel()
 
-    def _refusal(self, error: InferenceServerException) -> EngineError:
+    def _refusal(self, error: InferenceServerException, *, first: bool = False) -> Exception:
         message = str(error.message() if hasattr(error, "message") else error)
+        missing = not_cached_task(message)
+        if missing is not None and first:
+            return _AdapterMiss(missing)
         if any(phrase in message.lower() for phrase in _NOT_SERVING):
             return EngineUnavailableError(f"triton: model {self.settings.model} not serving: {message}")
         return EngineError(f"triton: {message}")
