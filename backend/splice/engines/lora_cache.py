@@ -26,6 +26,11 @@ NOT_CACHED = "LoRA task {task_id} not found in cache. Please send LoRA weights w
 _NOT_CACHED = re.compile(r"LoRA task (\d+) not found in cache\. Please send LoRA weights with request")
 WEIGHTS_FILE = "model.lora_weights.npy"
 Array = np.ndarray[Any, Any]
+# Module ids of lora_config's first column (TensorRT-LLM's LoraManager.LORA_MODULE_IDS).
+MODULE_IDS = {
+    "attn_qkv": 0, "attn_q": 1, "attn_k": 2, "attn_v": 3, "attn_dense": 4,
+    "mlp_h_to_4h": 5, "mlp_4h_to_h": 6, "mlp_gate": 7,
+}
 CONFIG_FILE = "model.lora_config.npy"
 
 
@@ -78,6 +83,20 @@ def load_adapter(root: Path, task_id: int) -> Adapter:
     except (OSError, ValueError) as exc:
         raise AdapterError(f"no converted adapter for task {task_id} in {directory}: {exc}") from exc
     return adapter(weights, config)
+
+
+def engine_mismatches(entry: Adapter, rank: int, target_modules: list[str]) -> list[str]:
+    """Why ``entry`` does not fit an engine built with ``rank`` and ``target_modules`` (empty: it fits)."""
+    allowed = {MODULE_IDS[name] for name in target_modules if name in MODULE_IDS}
+    rows = entry.config.reshape(-1, 3)
+    problems = []
+    if rows.size and int(rows[:, 2].max()) > rank:
+        problems.append(f"adapter rank {int(rows[:, 2].max())} exceeds the engine's max LoRA rank {rank}")
+    extra = sorted({int(module) for module in rows[:, 0]} - allowed)
+    if extra:
+        names = [name for name, ident in MODULE_IDS.items() if ident in extra] or [str(e) for e in extra]
+        problems.append(f"adapter targets modules the engine was not built for: {', '.join(names)}")
+    return problems
 
 
 class AdapterCache:
