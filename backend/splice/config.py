@@ -110,6 +110,9 @@ class Settings:
     tenant: str = ""
     tenant_task_ids: str = ""  # "acme=3,globex=4": tenant -> LoRA task id on the inference server
     artifacts_dir: str = ""  # root of the per-tenant customization artifacts (`splice customize --out`)
+    # Converted LoRA adapters, <dir>/<task id>/model.lora_weights.npy + model.lora_config.npy, sent to the
+    # inference server when its adapter cache lacks a tenant's (the engine's lora_prefetch_dir layout).
+    triton_lora_dir: str = ""
     retrieval_deadline_ms: int = 40  # repository retrieval per completion; 0 turns retrieval off
     log_level: str = "info"
     telemetry: str = "on"  # "off": nothing is recorded, no database is opened
@@ -140,6 +143,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "tenant_task_ids": (lambda v: parse_tenant_task_ids(v) is not None,
                         "comma-separated tenant=id pairs, tenants named once, ids non-negative integers"),
     "artifacts_dir": (lambda v: directory(v) is not None, "a directory path"),
+    "triton_lora_dir": (lambda v: directory(v) is not None, "a directory path"),
     "retrieval_deadline_ms": (lambda v: 0 <= v <= 5000, "an integer from 0 to 5000"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
     "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),

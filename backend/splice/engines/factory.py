@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from splice.config import Settings, tenant_task_ids
+from splice.config import Settings, directory, tenant_task_ids
 from splice.engines.base import Engine
 from splice.engines.embedded import EmbeddedEngine
 
@@ -28,6 +28,7 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
     primary = TritonEngine(TritonSettings(
         url=settings.triton_url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
         tenant_task_ids=tenant_task_ids(settings),
+        lora_dir=directory(settings.triton_lora_dir) if settings.triton_lora_dir else None,
     ))
     return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))
 
