@@ -85,6 +85,14 @@ def _host_port(value: str) -> bool:
             and 1 <= int(port) <= 65535)
 
 
+def _triton_url(value: str) -> bool:
+    """One ``host:port``, several joined by commas (replicas), or ``dns:///host:port`` (a headless name)."""
+    if value.startswith("dns:///"):
+        return _host_port(value[len("dns:///"):])
+    parts = value.split(",")
+    return all(_host_port(part) for part in parts) and len(set(parts)) == len(parts)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a person may tune. Field names are the camelCase keys' snake_case twins."""
@@ -134,7 +142,8 @@ _RULES: dict[str, tuple[Any, str]] = {
     "max_snippets": (lambda v: 0 <= v <= 32, "an integer from 0 to 32"),
     "snippet_window_lines": (lambda v: 3 <= v <= 200, "an integer from 3 to 200"),
     "max_document_bytes": (lambda v: 1024 <= v <= 256 * 1024 * 1024, "an integer from 1024 to 268435456"),
-    "triton_url": (lambda v: v == "" or _host_port(v), "a gRPC 'host:port' (port 1 to 65535)"),
+    "triton_url": (lambda v: v == "" or _triton_url(v),
+                   "a gRPC 'host:port' (port 1 to 65535), several joined by commas, or 'dns:///host:port'"),
     "triton_model": (lambda v: bool(v), "a model name"),
     "min_mean_logprob": (lambda v: -20.0 <= v <= 0.0, "a number from -20 to 0 (0 turns the filter off)"),
     "deadline_ms": (lambda v: 10 <= v <= 60000, "an integer from 10 to 60000"),

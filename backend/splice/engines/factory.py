@@ -23,13 +23,22 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
     if not wants_triton(settings):
         return embedded
     from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton serves
+    from splice.engines.replicas import ReplicaSet, parse_endpoints  # noqa: PLC0415 - as above
     from splice.engines.triton import TritonEngine, TritonSettings  # noqa: PLC0415 - as above
 
-    primary = TritonEngine(TritonSettings(
-        url=settings.triton_url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
-        tenant_task_ids=tenant_task_ids(settings),
-        lora_dir=directory(settings.triton_lora_dir) if settings.triton_lora_dir else None,
-    ))
+    def replica(url: str) -> TritonEngine:
+        return TritonEngine(TritonSettings(
+            url=url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
+            tenant_task_ids=tenant_task_ids(settings),
+            lora_dir=directory(settings.triton_lora_dir) if settings.triton_lora_dir else None,
+        ))
+
+    fixed, dns_name = parse_endpoints(settings.triton_url)
+    primary: Engine
+    if dns_name is None and len(fixed) == 1:
+        primary = replica(fixed[0])
+    else:
+        primary = ReplicaSet(settings.triton_url, replica, deadline_s=settings.deadline_ms / 1000)
     return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))
 
 

@@ -135,18 +135,19 @@ class TritonEngine:
             )
         return self._client
 
-    async def generate(self, request: GenerationRequest) -> list[Candidate]:
-        """Stream one candidate from the server within the deadline."""
+    async def generate(self, request: GenerationRequest, *, deadline_s: float | None = None) -> list[Candidate]:
+        """Stream one candidate from the server within the deadline (``deadline_s`` overrides it)."""
         if not self.breaker.allow():
-            raise EngineUnavailableError("triton: circuit open after repeated failures")
+            raise EngineUnavailableError(f"triton: circuit of {self.settings.url} open after repeated failures")
         healthy: bool | None = None
+        budget = self.settings.deadline_s if deadline_s is None else deadline_s
         try:
-            async with asyncio.timeout(self.settings.deadline_s):
+            async with asyncio.timeout(budget):
                 generated = await self._generate_retrying(request)
             healthy = True
         except TimeoutError as exc:
             healthy = False
-            raise EngineTimeoutError(f"triton: no answer within {self.settings.deadline_s:.2f}s") from exc
+            raise EngineTimeoutError(f"triton: no answer within {budget:.2f}s") from exc
         except EngineUnavailableError:
             healthy = False
             raise
