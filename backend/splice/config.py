@@ -121,6 +121,9 @@ class Settings:
     # Converted LoRA adapters, <dir>/<task id>/model.lora_weights.npy + model.lora_config.npy, sent to the
     # inference server when its adapter cache lacks a tenant's (the engine's lora_prefetch_dir layout).
     triton_lora_dir: str = ""
+    # The model's tensor contract: "inflight_batcher" (ensemble, tensorrt_llm_bls, the CPU model) or
+    # "llmapi" (TensorRT-LLM's LLM API / PyTorch backend model, sampling_param_* tensors).
+    triton_request_style: str = "inflight_batcher"
     retrieval_deadline_ms: int = 40  # repository retrieval per completion; 0 turns retrieval off
     log_level: str = "info"
     telemetry: str = "on"  # "off": nothing is recorded, no database is opened
@@ -153,6 +156,7 @@ _RULES: dict[str, tuple[Any, str]] = {
                         "comma-separated tenant=id pairs, tenants named once, ids non-negative integers"),
     "artifacts_dir": (lambda v: directory(v) is not None, "a directory path"),
     "triton_lora_dir": (lambda v: directory(v) is not None, "a directory path"),
+    "triton_request_style": (lambda v: v in ("inflight_batcher", "llmapi"), "'inflight_batcher' or 'llmapi'"),
     "retrieval_deadline_ms": (lambda v: 0 <= v <= 5000, "an integer from 0 to 5000"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
     "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),

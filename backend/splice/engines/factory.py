@@ -31,6 +31,7 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
             url=url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
             tenant_task_ids=tenant_task_ids(settings),
             lora_dir=directory(settings.triton_lora_dir) if settings.triton_lora_dir else None,
+            request_style=settings.triton_request_style,
         ))
 
     fixed, dns_name = parse_endpoints(settings.triton_url)

@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]  # grpcio ships no type information
-import numpy as np
 import tritonclient.grpc.aio as grpcclient  # type: ignore[import-untyped]  # untyped vendor package
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-from tritonclient.grpc import InferInput
 from tritonclient.utils import InferenceServerException  # type: ignore[import-untyped]
 
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.breaker import BreakerState, CircuitBreaker
 from splice.engines.lora_cache import Adapter, AdapterError, load_adapter, not_cached_task
+from splice.engines.request_styles import request_style
 from splice.errors import EngineError, EngineTimeoutError, EngineUnavailableError
 
 # gRPC status codes that mean "the server could not be reached", as opposed to "it answered no".
@@ -59,6 +58,9 @@ class TritonSettings:
     # --grpc-keepalive-permit-without-calls and a minimum ping interval below this one.
     keepalive_time_ms: int = 30_000
     keepalive_timeout_ms: int = 10_000
+    # Tensor names and shapes of the model (splice.engines.request_styles): "inflight_batcher" for the
+    # ensemble/BLS and the CPU model, "llmapi" for TensorRT-LLM's LLM API (PyTorch backend) model.
+    request_style: str = "inflight_batcher"
 
 
 class _ConnectionFailure(Exception):
@@ -78,12 +80,6 @@ class _Generated:
     text: str
     score: float
     tokens: int = 0
-
-
-def _tensor(name: str, datatype: str, value: np.ndarray[Any, Any]) -> Any:
-    tensor = InferInput(name, list(value.shape), datatype)
-    tensor.set_data_from_numpy(value)
-    return tensor
 
 
 def stop_index(text: str, *, multiline: bool, stop: tuple[str, ...]) -> int | None:
@@ -112,6 +108,7 @@ class TritonEngine:
         self._should_stop = should_stop
         self._client: Any = None
         self._adapters: dict[int, Adapter] = {}
+        self._style = request_style(self.settings.request_style)
         # How many requests went out again with adapter weights (the server had evicted or never seen them).
         self.adapter_uploads = 0
 
@@ -229,31 +226,6 @@ class TritonEngine:
         self._adapters[task_id] = entry
         return entry
 
-    def _inputs(self, request: GenerationRequest, adapter: Adapter | None = None) -> list[Any]:
-        stop_words = list(request.prompt.stop)
-        if not request.multiline and "\n" not in stop_words:
-            # A hint only: "\n" is often merged into other BPE tokens, so the client cuts as well.
-            stop_words.append("\n")
-        inputs = [
-            _tensor("text_input", "BYTES", np.array([[request.prompt.text.encode()]], dtype=np.object_)),
-            _tensor("max_tokens", "INT32", np.array([[request.max_new_tokens]], dtype=np.int32)),
-            _tensor("stream", "BOOL", np.array([[True]], dtype=np.bool_)),
-        ]
-        if request.want_logprobs:
-            inputs.append(_tensor("return_log_probs", "BOOL", np.array([[True]], dtype=np.bool_)))
-            # TensorRT-LLM fills log-probs only when a sampling parameter is set; top_k=1 is still greedy.
-            inputs.append(_tensor("top_k", "INT32", np.array([[1]], dtype=np.int32)))
-        if stop_words:
-            words = np.array([[word.encode("utf-8") for word in stop_words]], dtype=np.object_)
-            inputs.append(_tensor("stop_words", "BYTES", words))
-        task_id = self._task_id(request.tenant)
-        if task_id is not None:
-            inputs.append(_tensor("lora_task_id", "UINT64", np.array([[task_id]], dtype=np.uint64)))
-            if adapter is not None:
-                inputs.append(_tensor("lora_weights", "FP16", adapter.weights))
-                inputs.append(_tensor("lora_config", "INT32", adapter.config))
-        return inputs
-
     def _task_id(self, tenant: str | None) -> int | None:
         if tenant is None:
             return None
@@ -266,7 +238,7 @@ class TritonEngine:
     async def _stream(self, request: GenerationRequest, adapter: Adapter | None) -> _Generated:
         payload = {
             "model_name": self.settings.model,
-            "inputs": self._inputs(request, adapter),
+            "inputs": self._style.inputs(request, self._task_id(request.tenant), adapter),
             # Unique across clients: the server keys cancellation (stop requests) by it.
             "request_id": uuid.uuid4().hex,
         }
@@ -277,6 +249,7 @@ class TritonEngine:
             yield payload
 
         call = self._connection().stream_infer(one_request())
+        reader = self._style.reader()
         pieces: list[str] = []
         score = 0.0
         tokens = 0
@@ -284,17 +257,11 @@ class TritonEngine:
         try:
             async for result, error in call:
                 if error is not None:
-                    raise self._refusal(error, first=not pieces) from error
-                text = result.as_numpy("text_output")
-                if text is not None and text.size:
-                    value = text.reshape(-1)[0]
-                    pieces.append(value.decode("utf-8") if isinstance(value, bytes) else str(value))
-                # Per-token log-probabilities of this response's new tokens; their sum over the stream is
-                # the sequence's log-probability (cum_log_probs is cumulative on some backends, not others).
-                log_probs = result.as_numpy("output_log_probs")
-                if log_probs is not None and log_probs.size:
-                    score += float(log_probs.sum())
-                    tokens += int(log_probs.size)
+                    raise self._refusal(error, first=not "".join(pieces)) from error
+                piece, log_prob, counted = reader.read(result)
+                pieces.append(piece)
+                score += log_prob
+                tokens += counted
                 so_far = "".join(pieces)
                 cut = stop_index(so_far, multiline=request.multiline, stop=request.prompt.stop)
                 if cut is not None:
@@ -304,14 +271,14 @@ class TritonEngine:
             finished = True
             return _Generated("".join(pieces), score, tokens)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in _UNREACHABLE and not pieces:
+            if exc.code() in _UNREACHABLE and not "".join(pieces):
                 raise _ConnectionFailure(exc.details() or str(exc.code())) from exc
             if exc.code() == grpc.StatusCode.CANCELLED:
                 raise EngineUnavailableError("triton: stream cancelled by the server") from exc
             detail = f"{exc.code().name}: {exc.details()}"
             raise EngineUnavailableError(f"triton: stream failed: {detail}") from exc
         except InferenceServerException as exc:
-            raise self._refusal(exc, first=not pieces) from exc
+            raise self._refusal(exc, first=not "".join(pieces)) from exc
         finally:
             if not finished:
                 # Early stop, error or the caller's cancellation: tell the server to stop generating.
