@@ -202,19 +202,22 @@ class TritonPythonModel:
         cancel = getattr(responses, "cancel", None)
         if cancel is not None:
             cancel()
+        # The tensors upstream's send_cancellation_request sends: only the id and stop=true matter.
         stop = pb_utils.InferenceRequest(
             model_name=self.engine_model,
             inputs=[
                 pb_utils.Tensor("input_ids", np.zeros((1, 1), dtype=np.int32)),
-                pb_utils.Tensor("input_lengths", np.ones((1, 1), dtype=np.int32)),
-                pb_utils.Tensor("request_output_len", np.ones((1, 1), dtype=np.int32)),
+                pb_utils.Tensor("input_lengths", np.zeros((1, 1), dtype=np.int32)),
+                pb_utils.Tensor("request_output_len", np.zeros((1, 1), dtype=np.int32)),
                 pb_utils.Tensor("stop", np.array([[True]], dtype=np.bool_)),
             ],
-            requested_output_names=["output_ids"],
+            requested_output_names=[],
             request_id=request_id,
         )
         answers = await stop.async_exec(decoupled=True)
-        await asyncio.to_thread(lambda: [None for _ in answers])
+        for answer in await asyncio.to_thread(list, answers):
+            if answer.has_error():
+                pb_utils.Logger.log_warn(f"tensorrt_llm_bls: stop of {request_id}: {answer.error().message()}")
 
     @staticmethod
     def response(text: str, log_probs: list[float], cum_log_prob: float, perf: dict[str, int]) -> Any:
