@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.grpc.aio as grpcclient
-from triton_support import TritonProcess, fim_request
+from triton_support import TritonProcess, fim_request, wait_for
 from tritonclient.grpc import InferInput
 from tritonclient.utils import InferenceServerException
 
 from splice.engines.lora_cache import CONFIG_FILE, WEIGHTS_FILE
 from splice.engines.triton import TritonEngine, TritonSettings
-from splice.errors import EngineError
+from splice.errors import EngineError, EngineTimeoutError
 
 MIDDLE = "total = first + second\n    return total\n"
 
@@ -97,3 +97,24 @@ async def test_the_server_answers_with_the_engines_words(triton: TritonProcess) 
         await client.close()
     assert len(errors) == 1 and isinstance(errors[0], InferenceServerException)
     assert "LoRA task 77 not found in cache. Please send LoRA weights with request" in str(errors[0])
+
+
+async def test_an_upload_outlives_the_request_that_started_it(triton: TritonProcess, tmp_path: Path) -> None:
+    # The request's deadline is shorter than the model takes, so it falls back; the upload it started
+    # still completes, and a later client finds the adapter cached on the server.
+    _write_adapter(tmp_path, 61)
+    hurried = TritonEngine(TritonSettings(url=triton.grpc_url, model="scripted_lora_slow", deadline_s=0.3,
+                                          tenant_task_ids={"acme": 61}, lora_dir=tmp_path))
+    patient = TritonEngine(TritonSettings(url=triton.grpc_url, model="scripted_lora_slow", deadline_s=10,
+                                          tenant_task_ids={"acme": 61}, lora_dir=tmp_path))
+    try:
+        with pytest.raises(EngineTimeoutError):
+            await hurried.generate(fim_request(tenant="acme"))
+        assert hurried.adapter_uploads == 1
+        await wait_for(lambda: hurried.pending_uploads == 0, timeout=10)
+        [candidate] = await patient.generate(fim_request(tenant="acme"))
+    finally:
+        await hurried.aclose()
+        await patient.aclose()
+    assert candidate.text == MIDDLE
+    assert patient.adapter_uploads == 0  # the server had it: id only

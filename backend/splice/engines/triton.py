@@ -56,6 +56,8 @@ class TritonSettings:
     # HTTP/2 keepalive pings on an idle channel. Triton's defaults refuse pings without calls and count
     # pings closer than 5 minutes as abuse; scripts/triton-cpu and deploy/ start the server with
     # --grpc-keepalive-permit-without-calls and a minimum ping interval below this one.
+    # How long an adapter upload (the resend with lora_weights) may take; it is not bound by deadline_s.
+    adapter_upload_timeout_s: float = 60.0
     keepalive_time_ms: int = 30_000
     keepalive_timeout_ms: int = 10_000
     # Tensor names and shapes of the model (splice.engines.request_styles): "inflight_batcher" for the
@@ -108,6 +110,7 @@ class TritonEngine:
         self._should_stop = should_stop
         self._client: Any = None
         self._adapters: dict[int, Adapter] = {}
+        self._uploads: dict[int, asyncio.Future[_Generated]] = {}
         self._style = request_style(self.settings.request_style)
         # How many requests went out again with adapter weights (the server had evicted or never seen them).
         self.adapter_uploads = 0
@@ -182,6 +185,9 @@ class TritonEngine:
         return ready
 
     async def aclose(self) -> None:
+        for upload in self._uploads.values():
+            upload.cancel()
+        self._uploads.clear()
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -202,16 +208,39 @@ class TritonEngine:
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def _stream_with_adapter(self, request: GenerationRequest) -> _Generated:
-        """Stream by task id; on the engine's "not found in cache", once more with the adapter itself."""
+        """Stream by task id; on the engine's "not found in cache", once more with the adapter itself.
+
+        The resend runs as its own task with ``adapter_upload_timeout_s``, shielded from this request's
+        deadline: a large adapter may take longer to send than a completion may wait, and an upload cut
+        short would leave the server without it forever. Requests for the same task meanwhile wait for
+        that upload and then go by id."""
         try:
             return await self._stream(request, None)
         except _AdapterMiss as miss:
-            entry = self._adapter(miss.task_id)
-            self.adapter_uploads += 1
+            task_id = miss.task_id
+        upload = self._uploads.get(task_id)
+        if upload is not None and not upload.done():
+            await asyncio.shield(upload)
+            return await self._stream(request, None)
+        upload = asyncio.ensure_future(self._upload(request, self._adapter(task_id)))
+        upload.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved either way
+        self._uploads[task_id] = upload
+        self.adapter_uploads += 1
+        return await asyncio.shield(upload)
+
+    async def _upload(self, request: GenerationRequest, entry: Adapter) -> _Generated:
         try:
-            return await self._stream(request, entry)
+            async with asyncio.timeout(self.settings.adapter_upload_timeout_s):
+                return await self._stream(request, entry)
         except _AdapterMiss as again:
             raise EngineError(f"triton: the server refused the adapter of task {again.task_id}") from again
+        except TimeoutError as exc:
+            raise EngineTimeoutError("triton: adapter upload timed out") from exc
+
+    @property
+    def pending_uploads(self) -> int:
+        """Adapter uploads still under way (they outlive the request that started them)."""
+        return sum(1 for upload in self._uploads.values() if not upload.done())
 
     def _adapter(self, task_id: int) -> Adapter:
         entry = self._adapters.get(task_id)
