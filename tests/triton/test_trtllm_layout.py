@@ -1,7 +1,10 @@
-"""The rendered TensorRT-LLM layout loads in the real server and streams through BLS with spaces intact.
+"""The rendered TensorRT-LLM layout loads in the real server and behaves as the GPU path must.
 
-No GPU here: ``tensorrt_llm`` is replaced by a Python stand-in with the same tensors; preprocessing,
-postprocessing, the ensemble and the BLS model are the real ones, using Splice's shipped tokenizer.
+No GPU here: ``tensorrt_llm`` is replaced by a Python stand-in with the same tensors and the engine's
+cancellation and LoRA cache contracts; preprocessing, postprocessing, the ensemble and the BLS model are
+the real ones, using Splice's shipped tokenizer. Through BLS: streaming keeps spaces, every step's
+log-probabilities reach the client, a cancelled request's engine request is stopped by its request id,
+and a LoRA miss is answered by the client resending the adapter once.
 """
 
 from __future__ import annotations
