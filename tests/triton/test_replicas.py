@@ -50,8 +50,9 @@ def successes(server: TritonProcess, model: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def pool(servers: list[TritonProcess], model: str, deadline_s: float = 10.0,
-         on_text: Callable[[str], None] | None = None) -> ReplicaSet:
+def maker(model: str, deadline_s: float = 10.0,
+          on_text: Callable[[str], None] | None = None) -> Callable[[str], TritonEngine]:
+    """One engine per replica, with a short breaker so the tests see it open and close."""
     def make(url: str) -> TritonEngine:
         settings = TritonSettings(url=url, model=model, deadline_s=deadline_s, connect_attempts=1)
 
@@ -63,7 +64,13 @@ def pool(servers: list[TritonProcess], model: str, deadline_s: float = 10.0,
         return TritonEngine(settings, breaker=CircuitBreaker(failure_threshold=2, reset_timeout_s=1.0),
                             should_stop=should_stop)
 
-    return ReplicaSet(",".join(s.grpc_url for s in servers), make, deadline_s=deadline_s)
+    return make
+
+
+def pool(servers: list[TritonProcess], model: str, deadline_s: float = 10.0,
+         on_text: Callable[[str], None] | None = None) -> ReplicaSet:
+    return ReplicaSet(",".join(s.grpc_url for s in servers), maker(model, deadline_s, on_text),
+                      deadline_s=deadline_s)
 
 
 def for_file(name: str, tenant: str | None = None) -> GenerationRequest:
@@ -139,3 +146,15 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"not recovered within {timeout}s")
         await asyncio.sleep(0.2)
+
+
+async def test_a_dns_name_reaches_the_replicas_behind_it(servers: list[TritonProcess]) -> None:
+    # localhost stands in for a headless Service: the system resolver's answer becomes the replica list.
+    port = servers[0].grpc_port
+    replicas = ReplicaSet(f"dns:///localhost:{port}", maker("scripted"), deadline_s=10)
+    try:
+        assert f"127.0.0.1:{port}" in replicas.endpoints()
+        [candidate] = await replicas.generate(for_file("dns.py"))
+    finally:
+        await replicas.aclose()
+    assert candidate.text == MIDDLE
