@@ -124,6 +124,8 @@ class Settings:
     # The model's tensor contract: "inflight_batcher" (ensemble, tensorrt_llm_bls, the CPU model) or
     # "llmapi" (TensorRT-LLM's LLM API / PyTorch backend model, sampling_param_* tensors).
     triton_request_style: str = "inflight_batcher"
+    # Ask TensorRT-LLM for per-request KV-cache counters (kv_cache_reused_blocks); the CPU model has none.
+    triton_perf_metrics: bool = False
     retrieval_deadline_ms: int = 40  # repository retrieval per completion; 0 turns retrieval off
     log_level: str = "info"
     telemetry: str = "on"  # "off": nothing is recorded, no database is opened
@@ -157,6 +159,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "artifacts_dir": (lambda v: directory(v) is not None, "a directory path"),
     "triton_lora_dir": (lambda v: directory(v) is not None, "a directory path"),
     "triton_request_style": (lambda v: v in ("inflight_batcher", "llmapi"), "'inflight_batcher' or 'llmapi'"),
+    "triton_perf_metrics": (lambda v: isinstance(v, bool), "true or false"),
     "retrieval_deadline_ms": (lambda v: 0 <= v <= 5000, "an integer from 0 to 5000"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
     "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),

@@ -125,7 +125,8 @@ async def test_cancelling_the_client_stops_the_engine_request(trtllm_server: Tri
 
 
 async def test_log_probs_of_every_step_reach_the_client(trtllm_server: TritonProcess) -> None:
-    engine = TritonEngine(TritonSettings(url=trtllm_server.grpc_url, model="tensorrt_llm_bls", deadline_s=20))
+    engine = TritonEngine(TritonSettings(url=trtllm_server.grpc_url, model="tensorrt_llm_bls", deadline_s=20,
+                                         perf_metrics=True))
     request = fim_request(max_new_tokens=REQUEST["max_tokens"])
     try:
         [candidate] = await engine.generate(dataclasses.replace(request, want_logprobs=True))
@@ -134,6 +135,7 @@ async def test_log_probs_of_every_step_reach_the_client(trtllm_server: TritonPro
     # The stand-in gives every token -0.5; a step held back for an incomplete word must still count.
     assert candidate.mean_logprob == pytest.approx(-0.5)
     assert candidate.score == pytest.approx(-0.5 * REQUEST["max_tokens"])
+    assert engine.last_reused_blocks == 2  # the stand-in's kv_cache_reused_blocks, passed through BLS
 
 
 async def test_lora_miss_is_answered_by_resending_the_adapter(trtllm_server: TritonProcess, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
             tenant_task_ids=tenant_task_ids(settings),
             lora_dir=directory(settings.triton_lora_dir) if settings.triton_lora_dir else None,
             request_style=settings.triton_request_style,
+            perf_metrics=settings.triton_perf_metrics,
         ))
 
     fixed, dns_name = parse_endpoints(settings.triton_url)

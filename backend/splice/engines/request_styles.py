@@ -52,13 +52,21 @@ def _text(result: Any, name: str) -> str | None:
 
 
 class Reader(Protocol):
+    # Prompt blocks the engine served from its KV cache, when the response says (return_perf_metrics).
+    reused_blocks: int | None
+
     def read(self, result: Any) -> tuple[str, float, int]:
         """(new text, sum of its tokens' log-probabilities, how many tokens that sum covers)."""
         ...
 
 
 class _DeltaReader:
+    reused_blocks: int | None = None
+
     def read(self, result: Any) -> tuple[str, float, int]:
+        reused = result.as_numpy("kv_cache_reused_blocks")
+        if reused is not None and reused.size:
+            self.reused_blocks = int(reused.reshape(-1)[0])
         # Per-token log-probabilities of this response's new tokens; their sum over the stream is the
         # sequence's log-probability (cum_log_probs is cumulative on some backends, not others).
         log_probs = result.as_numpy("output_log_probs")
@@ -67,6 +75,8 @@ class _DeltaReader:
 
 
 class _CumulativeReader:
+    reused_blocks: int | None = None
+
     def __init__(self) -> None:
         self.seen = ""
         self.log_prob = 0.0
@@ -86,6 +96,10 @@ class _CumulativeReader:
 class InflightBatcherStyle:
     name = "inflight_batcher"
 
+    def __init__(self, perf_metrics: bool = False) -> None:
+        # Ask for kv_cache_reused_blocks; only the TensorRT-LLM models declare return_perf_metrics.
+        self.perf_metrics = perf_metrics
+
     def inputs(self, request: GenerationRequest, task_id: int | None, adapter: Adapter | None) -> list[Any]:
         inputs = [
             tensor("text_input", "BYTES", np.array([[request.prompt.text.encode()]], dtype=np.object_)),
@@ -96,6 +110,8 @@ class InflightBatcherStyle:
             inputs.append(tensor("return_log_probs", "BOOL", np.array([[True]], dtype=np.bool_)))
             # TensorRT-LLM fills log-probs only when a sampling parameter is set; top_k=1 is still greedy.
             inputs.append(tensor("top_k", "INT32", np.array([[1]], dtype=np.int32)))
+        if self.perf_metrics:
+            inputs.append(tensor("return_perf_metrics", "BOOL", np.array([[True]], dtype=np.bool_)))
         words = stop_words(request)
         if words:
             inputs.append(tensor("stop_words", "BYTES", np.array([[w.encode() for w in words]], dtype=np.object_)))
@@ -136,9 +152,9 @@ class LlmApiStyle:
         return _CumulativeReader()
 
 
-def request_style(name: str) -> InflightBatcherStyle | LlmApiStyle:
+def request_style(name: str, *, perf_metrics: bool = False) -> InflightBatcherStyle | LlmApiStyle:
     if name == "llmapi":
         return LlmApiStyle()
     if name == "inflight_batcher":
-        return InflightBatcherStyle()
+        return InflightBatcherStyle(perf_metrics)
     raise ValueError(f"request style {name!r} is not one of {', '.join(STYLES)}")

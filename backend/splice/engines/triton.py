@@ -63,6 +63,9 @@ class TritonSettings:
     # Tensor names and shapes of the model (splice.engines.request_styles): "inflight_batcher" for the
     # ensemble/BLS and the CPU model, "llmapi" for TensorRT-LLM's LLM API (PyTorch backend) model.
     request_style: str = "inflight_batcher"
+    # Ask the engine for per-request KV-cache counters (TensorRT-LLM models only; the CPU model has none):
+    # ``last_reused_blocks`` then says how many prompt blocks the latest request reused.
+    perf_metrics: bool = False
 
 
 class _ConnectionFailure(Exception):
@@ -111,7 +114,8 @@ class TritonEngine:
         self._client: Any = None
         self._adapters: dict[int, Adapter] = {}
         self._uploads: dict[int, asyncio.Future[_Generated]] = {}
-        self._style = request_style(self.settings.request_style)
+        self._style = request_style(self.settings.request_style, perf_metrics=self.settings.perf_metrics)
+        self.last_reused_blocks: int | None = None
         # How many requests went out again with adapter weights (the server had evicted or never seen them).
         self.adapter_uploads = 0
 
@@ -288,6 +292,7 @@ class TritonEngine:
                 if error is not None:
                     raise self._refusal(error, first=not "".join(pieces)) from error
                 piece, log_prob, counted = reader.read(result)
+                self.last_reused_blocks = reader.reused_blocks
                 pieces.append(piece)
                 score += log_prob
                 tokens += counted
