@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,13 @@ def test_convert_lora_checks_the_adapter_against_the_engine(
     if not ok:
         assert "rank 32 exceeds the engine's max LoRA rank 8" in result.stderr
     assert (tmp_path / "lora" / "7" / "model.lora_weights.npy").exists()
+
+
+def test_a_build_outside_the_container_ends_with_a_message(tmp_path: Path) -> None:
+    if shutil.which("trtllm-build"):
+        pytest.skip("trtllm-build is installed here")
+    result = _run("build-trtllm-engine", "--family", "codegemma", "--checkpoint", "/m", "--out", str(tmp_path / "e"),
+                  "--gpu", "NVIDIA L4", "--trtllm-version", "0.19.0")
+    assert result.returncode == 1
+    assert "cannot run trtllm-build" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "e").exists()  # nothing started
