@@ -85,6 +85,14 @@ def _host_port(value: str) -> bool:
             and 1 <= int(port) <= 65535)
 
 
+def _triton_url(value: str) -> bool:
+    """One ``host:port``, several joined by commas (replicas), or ``dns:///host:port`` (a headless name)."""
+    if value.startswith("dns:///"):
+        return _host_port(value[len("dns:///"):])
+    parts = value.split(",")
+    return all(_host_port(part) for part in parts) and len(set(parts)) == len(parts)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a person may tune. Field names are the camelCase keys' snake_case twins."""
@@ -110,6 +118,14 @@ class Settings:
     tenant: str = ""
     tenant_task_ids: str = ""  # "acme=3,globex=4": tenant -> LoRA task id on the inference server
     artifacts_dir: str = ""  # root of the per-tenant customization artifacts (`splice customize --out`)
+    # Converted LoRA adapters, <dir>/<task id>/model.lora_weights.npy + model.lora_config.npy, sent to the
+    # inference server when its adapter cache lacks a tenant's (the engine's lora_prefetch_dir layout).
+    triton_lora_dir: str = ""
+    # The model's tensor contract: "inflight_batcher" (ensemble, tensorrt_llm_bls, the CPU model) or
+    # "llmapi" (TensorRT-LLM's LLM API / PyTorch backend model, sampling_param_* tensors).
+    triton_request_style: str = "inflight_batcher"
+    # Ask TensorRT-LLM for per-request KV-cache counters (kv_cache_reused_blocks); the CPU model has none.
+    triton_perf_metrics: bool = False
     retrieval_deadline_ms: int = 40  # repository retrieval per completion; 0 turns retrieval off
     log_level: str = "info"
     telemetry: str = "on"  # "off": nothing is recorded, no database is opened
@@ -134,7 +150,8 @@ _RULES: dict[str, tuple[Any, str]] = {
     "max_snippets": (lambda v: 0 <= v <= 32, "an integer from 0 to 32"),
     "snippet_window_lines": (lambda v: 3 <= v <= 200, "an integer from 3 to 200"),
     "max_document_bytes": (lambda v: 1024 <= v <= 256 * 1024 * 1024, "an integer from 1024 to 268435456"),
-    "triton_url": (lambda v: v == "" or _host_port(v), "a gRPC 'host:port' (port 1 to 65535)"),
+    "triton_url": (lambda v: v == "" or _triton_url(v),
+                   "a gRPC 'host:port' (port 1 to 65535), several joined by commas, or 'dns:///host:port'"),
     "triton_model": (lambda v: bool(v), "a model name"),
     "min_mean_logprob": (lambda v: -20.0 <= v <= 0.0, "a number from -20 to 0 (0 turns the filter off)"),
     "deadline_ms": (lambda v: 10 <= v <= 60000, "an integer from 10 to 60000"),
@@ -143,6 +160,9 @@ _RULES: dict[str, tuple[Any, str]] = {
     "tenant_task_ids": (lambda v: parse_tenant_task_ids(v) is not None,
                         "comma-separated tenant=id pairs, tenants named once, ids non-negative integers"),
     "artifacts_dir": (lambda v: directory(v) is not None, "a directory path"),
+    "triton_lora_dir": (lambda v: directory(v) is not None, "a directory path"),
+    "triton_request_style": (lambda v: v in ("inflight_batcher", "llmapi"), "'inflight_batcher' or 'llmapi'"),
+    "triton_perf_metrics": (lambda v: isinstance(v, bool), "true or false"),
     "retrieval_deadline_ms": (lambda v: 0 <= v <= 5000, "an integer from 0 to 5000"),
     "log_level": (lambda v: v in ("debug", "info", "warning", "error"), "debug, info, warning or error"),
     "telemetry": (lambda v: v in ("on", "off"), "'on' or 'off'"),

@@ -38,7 +38,9 @@ def triton(tmp_path_factory: pytest.TempPathFactory, artifacts_root: Path) -> It
     - ``splice_fim``: the shipped model and its embedded engine;
     - ``scripted``: the scripted engine streamed in 4 pieces, 30 ms apart;
     - ``scripted_slow``: the same, 1.5 s apart (a model slower than any deadline);
-    - ``scripted_unload``: the same as ``scripted``, for the test that unloads it.
+    - ``scripted_unload``: the same as ``scripted``, for the test that unloads it;
+    - ``scripted_lora``: the same as ``scripted`` with room for one LoRA adapter, for eviction;
+    - ``scripted_lora_slow``: one piece after 700 ms, slower than a short deadline.
     """
     repository = tmp_path_factory.mktemp("models")
     write_model(repository, "splice_fim")
@@ -46,6 +48,8 @@ def triton(tmp_path_factory: pytest.TempPathFactory, artifacts_root: Path) -> It
     write_model(repository, "scripted", engine=engine, chunk_delay_ms="30")
     write_model(repository, "scripted_slow", engine=engine, chunk_delay_ms="1500")
     write_model(repository, "scripted_unload", engine=engine)
+    write_model(repository, "scripted_lora", engine=engine, lora_cache_adapters="1")
+    write_model(repository, "scripted_lora_slow", engine=engine, chunk_delay_ms="700", stream_chunks="1")
     server = TritonProcess(
         repository=repository,
         log_path=tmp_path_factory.mktemp("logs") / "triton.log",

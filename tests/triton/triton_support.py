@@ -37,10 +37,19 @@ SCRIPTED_ENGINE = Path(__file__).resolve().parent / "scripted_engine.py"
 START_TIMEOUT_S = 90.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port not handed out before in this run (the OS may offer a just-closed port again, and a
+    server given the same port twice refuses to start)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def write_model(repository: Path, name: str, **parameters: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from splice.config import Settings, tenant_task_ids
+from splice.config import Settings, directory, tenant_task_ids
 from splice.engines.base import Engine
 from splice.engines.embedded import EmbeddedEngine
 
@@ -23,10 +23,22 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
     if not wants_triton(settings):
         return embedded
     from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton serves
+    from splice.engines.replicas import ReplicaSet, parse_endpoints  # noqa: PLC0415 - as above
     from splice.engines.triton import TritonEngine, TritonSettings  # noqa: PLC0415 - as above
 
-    primary = TritonEngine(TritonSettings(
-        url=settings.triton_url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
-        tenant_task_ids=tenant_task_ids(settings),
-    ))
+    def replica(url: str) -> TritonEngine:
+        return TritonEngine(TritonSettings(
+            url=url, model=settings.triton_model, deadline_s=settings.deadline_ms / 1000,
+            tenant_task_ids=tenant_task_ids(settings),
+            lora_dir=directory(settings.triton_lora_dir) if settings.triton_lora_dir else None,
+            request_style=settings.triton_request_style,
+            perf_metrics=settings.triton_perf_metrics,
+        ))
+
+    fixed, dns_name = parse_endpoints(settings.triton_url)
+    primary: Engine
+    if dns_name is None and len(fixed) == 1:
+        primary = replica(fixed[0])
+    else:
+        primary = ReplicaSet(settings.triton_url, replica, deadline_s=settings.deadline_ms / 1000)
     return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))

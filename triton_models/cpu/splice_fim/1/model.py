@@ -65,6 +65,7 @@ class Settings:
     chunk_delay_s: float
     load_timeout_s: float
     engine: str
+    lora_cache_adapters: int
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -82,6 +83,7 @@ class Settings:
             chunk_delay_s=max(0.0, float(raw.get("chunk_delay_ms", "0")) / 1000.0),
             load_timeout_s=float(raw.get("load_timeout_s", "120")),
             engine=raw.get("engine", "splice.engines.embedded:EmbeddedEngine"),
+            lora_cache_adapters=max(1, int(raw.get("lora_cache_adapters", "8"))),
         )
 
 
@@ -97,6 +99,8 @@ class FimRequest:
     bad_words: tuple[str, ...]
     stream: bool
     tenant: int | None
+    lora_weights: Any = None
+    lora_config: Any = None
 
 
 def fim_parts(text: str, family: str) -> tuple[str, str, str]:
@@ -137,6 +141,11 @@ def _scalar(request: Any, name: str) -> Any:
     return values[0].item() if values.size else None
 
 
+def _array(request: Any, name: str) -> Any:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    return None if tensor is None else tensor.as_numpy()
+
+
 def decode_request(request: Any, family: str) -> FimRequest:
     """The inputs of ``request``; raises :class:`RequestError` on a malformed one."""
     texts = _strings(request, "text_input")
@@ -157,6 +166,8 @@ def decode_request(request: Any, family: str) -> FimRequest:
         bad_words=_strings(request, "bad_words"),
         stream=bool(stream) if stream is not None else False,
         tenant=int(tenant) if tenant is not None else None,
+        lora_weights=_array(request, "lora_weights"),
+        lora_config=_array(request, "lora_config"),
     )
 
 
@@ -278,6 +289,9 @@ class TritonPythonModel:
         self._engines: dict[int | None, Any] = {}
         self._engine_locks: dict[int | None, asyncio.Lock] = {}
         self._inflight: set[asyncio.Future[None]] = set()
+        from splice.engines.lora_cache import AdapterCache  # noqa: PLC0415 - splice is importable now
+
+        self._adapters = AdapterCache(self._settings.lora_cache_adapters)
         # Triton marks the model ready only after initialize returns, so loading the default engine here
         # keeps the model (and /v2/health/ready) not-ready until its data is in memory.
         loaded = asyncio.run_coroutine_threadsafe(self._engine_for(None), self._loop)
@@ -307,14 +321,36 @@ class TritonPythonModel:
                 await engine.aclose()
         self._engines.clear()
 
-    def _tenant_directory(self, tenant: int) -> Path:
+    def _tenant_directory(self, tenant: int) -> Path | None:
         root = self._settings.artifacts_root
-        if root is None:
-            raise RequestError(f"lora_task_id {tenant}: this deployment has no artifacts root")
-        directory = root / str(tenant)
-        if not directory.is_dir():
-            raise RequestError(f"lora_task_id {tenant}: no customization directory {directory}")
-        return directory
+        directory = None if root is None else root / str(tenant)
+        return directory if directory is not None and directory.is_dir() else None
+
+    def _adapter_tenant(self, fim: FimRequest) -> int | None:
+        """Apply TensorRT-LLM's adapter cache contract to ``fim``; the tenant whose engine serves it.
+
+        A tenant directory works as the engine's ``lora_prefetch_dir/<id>/``: its adapter is cached on
+        first use. Any other id must have been sent with its weights (or be sent with them now);
+        otherwise the answer is the engine's own "not found in cache" error, word for word, and the client
+        resends with the weights. The directory's engine serves the request, else the default one."""
+        tenant = fim.tenant
+        if tenant is None:
+            return None
+        from splice.engines import lora_cache  # noqa: PLC0415 - importable once initialize() ran
+
+        directory = self._tenant_directory(tenant)
+        carries = fim.lora_weights is not None or fim.lora_config is not None
+        if directory is not None and tenant not in self._adapters and not carries:
+            try:
+                entry = lora_cache.load_adapter(directory.parent, tenant)
+            except lora_cache.AdapterError:
+                entry = lora_cache.Adapter(np.zeros((1, 0, 0), np.float16), np.zeros((1, 0, 3), np.int32))
+            self._adapters.put(tenant, entry)
+        try:
+            self._adapters.resolve(tenant, fim.lora_weights, fim.lora_config)
+        except (LookupError, lora_cache.AdapterError) as exc:
+            raise RequestError(str(exc.args[0])) from exc
+        return tenant if directory is not None else None
 
     async def _engine_for(self, tenant: int | None) -> Any:
         """The engine for ``tenant`` (None: the default), loaded once and shared by its requests."""
@@ -322,6 +358,8 @@ class TritonPythonModel:
         if engine is not None:
             return engine
         workspace = self._settings.workspace if tenant is None else self._tenant_directory(tenant)
+        if tenant is not None and workspace is None:
+            raise RequestError(f"lora_task_id {tenant}: no customization directory")
         lock = self._engine_locks.setdefault(tenant, asyncio.Lock())
         async with lock:
             if tenant not in self._engines:
@@ -335,7 +373,7 @@ class TritonPythonModel:
         final = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
         try:
             fim = decode_request(request, self._settings.fim_family)
-            engine = await self._engine_for(fim.tenant)
+            engine = await self._engine_for(self._adapter_tenant(fim))
             generation = asyncio.ensure_future(generate_middle(engine, fim))
             # Generation runs without a Triton callback, so poll for cancellation beside it.
             while not generation.done():

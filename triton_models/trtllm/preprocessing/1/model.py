@@ -34,6 +34,9 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in config["parameters"].items()}
         self.tokenizer = Tokenizer.from_file(str(Path(params["tokenizer_dir"]) / "tokenizer.json"))
+        # The family's BOS (CodeLlama, DeepSeek-Coder, CodeGemma) comes from the tokenizer's own
+        # post-processor; stop and bad words never get one.
+        self.add_special = params.get("add_special_tokens", "false").lower() == "true"
         end_token = params.get("end_token", "<|endoftext|>")
         end_id = self.tokenizer.token_to_id(end_token)
         if end_id is None:
@@ -72,7 +75,7 @@ class TritonPythonModel:
         for request in requests:
             queries = [row[0] for row in _strings(request, "QUERY")]
             batch = len(queries)
-            encoded = [self.tokenizer.encode(query, add_special_tokens=False).ids for query in queries]
+            encoded = [self.tokenizer.encode(query, add_special_tokens=self.add_special).ids for query in queries]
             width = max((len(ids) for ids in encoded), default=0)
             input_ids = np.full((batch, max(1, width)), self.pad_id, dtype=np.int32)
             for row, ids in enumerate(encoded):
