@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from splice.engines.base import Candidate, GenerationRequest
+from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.engines.triton import TritonEngine
 from splice.errors import EngineTimeoutError, EngineUnavailableError
 
@@ -51,7 +51,7 @@ def _weight(key: str, endpoint: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{key}\x00{endpoint}".encode(), digest_size=8).digest(), "big")
 
 
-class ReplicaSet:
+class ReplicaSet(RemoteEngine):
     """Implements :class:`splice.engines.base.Engine` over several Triton replicas."""
 
     name = "triton"

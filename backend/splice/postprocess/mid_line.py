@@ -16,9 +16,9 @@ is wrong however many errors the half-edited line had before.
 
 Brackets are checked first, for every insertion with code after it, closers included: the line's brackets
 left unmatched (outside strings) must be those it had, or fewer (``total = ⟨compute(⟩items)`` repairs a
-half-edited line), so ``("T", ⟨(b"T", "T"),⟩"T"),`` (one bracket opened more) is dropped. A parse cannot be relied on for this:
-the bracket left open is reported where the parser gives up, often lines later or inside an error the
-file already had, so the cursor's line looks clean.
+half-edited line), so ``("T", ⟨(b"T", "T"),⟩"T"),`` (one bracket opened more) is dropped. A parse cannot
+be relied on for this: the bracket left open is reported where the parser gives up, often lines later or
+inside an error the file already had, so the cursor's line looks clean.
 """
 
 from __future__ import annotations
