@@ -1,0 +1,224 @@
+/**
+ * Starts `splice serve` over stdio with vscode-languageclient and keeps it running: restarts it after a
+ * crash with a growing delay, and when it keeps failing stops trying and tells the person, offering its
+ * logs. Its stderr goes to the Output channel line by line at each line's own level.
+ */
+
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as readline from "node:readline";
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  InlineCompletionRequest,
+  LanguageClient,
+  State,
+  type DynamicFeature,
+  type LanguageClientOptions,
+  type StaticFeature,
+} from "vscode-languageclient/node";
+import { discoverServer, type ServerCommand } from "./discovery";
+import { FeedbackReporter } from "./feedback";
+import { InlineCompletionFeature } from "./inline";
+import { logLine } from "./logs";
+import { SpliceMethods, type StatusParams } from "./protocol";
+import { RestartPolicy } from "./restart";
+import { SettingsSync, type Inspect } from "./settings";
+import type { ServerState } from "./status";
+
+const SELECTOR: vscode.DocumentSelector = [{ scheme: "file" }, { scheme: "untitled" }];
+
+/** The language client with Splice's own inline feature in place of the built-in one. */
+class SpliceLanguageClient extends LanguageClient {
+  override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    const method = (feature as Partial<DynamicFeature<unknown>>).registrationType?.method;
+    if (method === InlineCompletionRequest.method) {
+      return; // replaced by InlineCompletionFeature, which keeps completion ids and reports feedback
+    }
+    super.registerFeature(feature);
+  }
+}
+
+export interface SupervisorEvents {
+  state(state: ServerState, problem?: string): void;
+  status(params: StatusParams | undefined): void;
+}
+
+export class Supervisor implements vscode.Disposable {
+  private client: SpliceLanguageClient | undefined;
+  private inline: InlineCompletionFeature | undefined;
+  private readonly policy = new RestartPolicy();
+  private readonly settings = new SettingsSync();
+  readonly feedback: FeedbackReporter;
+  /** The process id of the running server, for people (and tests) who need to find it. */
+  serverPid: number | undefined;
+
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    private readonly events: SupervisorEvents,
+    private readonly enabledFor: (document: vscode.TextDocument) => boolean,
+  ) {
+    this.feedback = new FeedbackReporter((method, params) => {
+      this.client?.sendNotification(method, params).catch((error: unknown) => this.output.warn(`${method} not sent: ${String(error)}`));
+    });
+  }
+
+  /** Which API carries shown, partial-accept and reject events, once a server has started. */
+  get feedbackApi(): string | undefined {
+    return this.inline?.feedbackApi;
+  }
+
+  /** Find the server and start it; problems are shown, never thrown. */
+  async start(): Promise<void> {
+    const discovery = discoverServer({
+      setting: vscode.workspace.getConfiguration("splice").get<string>("server.path", ""),
+      workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath),
+      pathVariable: process.env.PATH ?? "",
+      home: os.homedir(),
+      isExecutable,
+    });
+    if ("problem" in discovery) {
+      this.output.error(discovery.problem);
+      this.events.state("failed", discovery.problem);
+      void this.offerHelp(`Splice cannot start: ${discovery.problem}.`);
+      return;
+    }
+    this.output.info(`starting ${discovery.found.command} ${discovery.found.args.join(" ")} (found via ${discovery.found.source})`);
+    this.events.state("starting");
+    this.settings.reset();
+    this.client = this.createClient(discovery.found);
+    try {
+      await this.client.start();
+    } catch (error) {
+      const problem = error instanceof Error ? error.message : String(error);
+      this.output.error(`the server did not start: ${problem}`);
+      this.events.state("failed", problem);
+      void this.offerHelp(`The Splice server did not start: ${problem}`);
+    }
+  }
+
+  /** Stop the server (if any) and start it again, forgetting earlier crashes. */
+  async restart(): Promise<void> {
+    this.policy.reset();
+    await this.stop();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.inline = undefined;
+    if (client !== undefined) {
+      try {
+        await client.stop(5000);
+      } catch (error) {
+        this.output.warn(`the server did not stop cleanly: ${String(error)}`);
+      }
+      await client.dispose().catch(() => undefined);
+    }
+    this.events.state("stopped");
+  }
+
+  /** Send the person's current server settings after they changed. */
+  settingsChanged(): void {
+    if (this.client?.state === State.Running) {
+      const settings = this.settings.payload(inspectServerSettings());
+      void this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { splice: settings } });
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+
+  private createClient(server: ServerCommand): SpliceLanguageClient {
+    const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const serverOptions = async () => {
+      const child = spawn(server.command, server.args, { cwd, env: process.env, stdio: "pipe" });
+      this.serverPid = child.pid;
+      child.on("exit", (code, signal) => {
+        this.output.info(`the server exited (${signal ?? `code ${String(code)}`})`);
+      });
+      return child;
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: SELECTOR as LanguageClientOptions["documentSelector"],
+      outputChannel: this.output,
+      initializationOptions: () => ({ splice: this.settings.payload(inspectServerSettings()) }),
+      stdioOptions: {
+        stdout: () => undefined,
+        stderr: (input) => {
+          readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on("line", (raw) => {
+            const { level, text } = logLine(raw);
+            this.output[level](text);
+          });
+        },
+      },
+      middleware: {
+        provideCompletionItem: (document, position, context, token, next) =>
+          this.enabledFor(document) ? next(document, position, context, token) : undefined,
+      },
+      errorHandler: {
+        error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
+        closed: () => this.serverClosed(),
+      },
+    };
+    const client = new SpliceLanguageClient("splice", "Splice", serverOptions, clientOptions);
+    this.inline = new InlineCompletionFeature(client, this.feedback, this.enabledFor, SELECTOR);
+    client.registerFeature(this.inline);
+    client.onNotification(SpliceMethods.status, (params: StatusParams) => this.events.status(params));
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Running) {
+        this.output.info(`the server is running (pid ${String(this.serverPid)}); feedback events via the ${this.inline?.feedbackApi ?? "stable"} API`);
+        this.events.state("running");
+      } else if (newState === State.Starting) {
+        this.events.state("starting");
+      }
+      this.events.status(undefined);
+    });
+    return client;
+  }
+
+  private async serverClosed(): Promise<{ action: CloseAction; handled: boolean }> {
+    const decision = this.policy.crashed(Date.now());
+    if (decision.action === "restart") {
+      this.output.warn(`the server stopped unexpectedly; restarting in ${decision.delayMs} ms`);
+      this.events.state("starting");
+      await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
+      return { action: CloseAction.Restart, handled: true };
+    }
+    const problem = `it stopped ${decision.crashes} times in a few minutes`;
+    this.output.error(`the server keeps failing (${problem}); not restarting it`);
+    this.events.state("failed", problem);
+    void this.offerHelp(`The Splice server keeps failing (${problem}).`);
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  private async offerHelp(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(message, "Show logs", "Restart", "Open settings");
+    if (choice === "Show logs") {
+      this.output.show();
+    } else if (choice === "Restart") {
+      await this.restart();
+    } else if (choice === "Open settings") {
+      await vscode.commands.executeCommand("workbench.action.openSettings", "splice.");
+    }
+  }
+}
+
+function inspectServerSettings(): Inspect {
+  const config = vscode.workspace.getConfiguration("splice");
+  return (name) => config.inspect(name);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
