@@ -71,15 +71,16 @@ export class InlineCompletionFeature implements StaticFeature {
     context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
-    if (!this.enabledFor(document)) {
-      return undefined;
+    if (!this.enabledFor(document) || !this.client.isRunning()) {
+      return undefined; // while the server restarts there is nobody to ask
     }
     const params = this.client.code2ProtocolConverter.asInlineCompletionParams(document, position, context);
     let result;
     try {
       result = await this.client.sendRequest(InlineCompletionRequest.type, params, token);
     } catch (error) {
-      return this.client.handleFailedRequest(InlineCompletionRequest.type, token, error, undefined);
+      // Logged, not shown: a suggestion that did not come is no reason to interrupt the person.
+      return this.client.handleFailedRequest(InlineCompletionRequest.type, token, error, undefined, false);
     }
     if (token.isCancellationRequested) {
       return undefined;

@@ -126,6 +126,7 @@ export class Supervisor implements vscode.Disposable {
   settingsChanged(): void {
     if (this.client?.state === State.Running) {
       const settings = this.settings.payload(inspectServerSettings());
+      this.output.info(`settings sent to the server: ${Object.keys(settings).join(", ") || "none"}`);
       void this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { splice: settings } });
     }
   }

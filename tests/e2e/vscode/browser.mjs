@@ -49,6 +49,8 @@ const commands = {
     await page.keyboard.press("Control+G");
     await page.locator(".quick-input-widget input").waitFor({ timeout: 10_000 });
     await page.keyboard.type(column ? `${line}:${column}` : String(line));
+    // Enter only once the widget has read the number, or it goes nowhere.
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: `line ${line}` }).first().waitFor({ timeout: 10_000 });
     await page.keyboard.press("Enter");
     await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 10_000 });
     return true;
