@@ -211,14 +211,29 @@ class VSCode:
             conn.close()
 
 
-@pytest.fixture(scope="module")
-def vscode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VSCode, Browser]]:
+def _require_tools() -> None:
     missing = _missing()
     if missing:
         message = f"missing {', '.join(missing)}: run scripts/setup-vscode"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_the_extensions_unit_tests_pass() -> None:
+    """The extension's own tests (status, settings, feedback wiring), on Node's test runner."""
+    _require_tools()
+    extension = ROOT / "plugin-protocol" / "vscode"
+    env = {**os.environ, "PATH": f"{NODE.parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["npm", "test", "--silent"], cwd=extension, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "# fail 0" in done.stdout or "ℹ fail 0" in done.stdout, done.stdout[-2000:]
+
+
+@pytest.fixture(scope="module")
+def vscode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VSCode, Browser]]:
+    _require_tools()
     base = tmp_path_factory.mktemp("vscode")
     code = VSCode(base)
     code.start()
