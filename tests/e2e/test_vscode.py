@@ -335,6 +335,41 @@ def test_ctrl_space_lists_splices_items(vscode: tuple[VSCode, Browser], tmp_path
         _clear_typed(browser)
 
 
+def test_next_and_previous_suggestion_cycle_through_splices_alternatives(
+        vscode: tuple[VSCode, Browser], tmp_path: Path) -> None:
+    _code, browser = vscode
+    with screenshot_on_failure(browser, tmp_path):
+        first = _empty_line(browser, "ret")["inline"]
+        browser("press", key="Alt+BracketRight")  # Show Next Inline Suggestion
+        second = browser("otherGhostText", previous=first, timeout=30_000)
+        browser("press", key="Alt+BracketLeft")  # Show Previous Inline Suggestion
+        back = browser("otherGhostText", previous=second, timeout=30_000)
+        assert len({first, second}) == 2 and back == first, (first, second, back)
+        _clear_typed(browser)
+
+
+def test_escape_is_a_rejection_and_a_word_accept_is_partial(vscode: tuple[VSCode, Browser], tmp_path: Path) -> None:
+    code, browser = vscode
+    with screenshot_on_failure(browser, tmp_path):
+        seen = {e["id"] for e in code.events()}
+        _empty_line(browser, "ret")
+        browser("press", key="Escape")
+        browser("noGhostText", timeout=10_000)
+        # Stored as "explicit": the person dismissed it (typing past it would be "typing").
+        _wait_for(lambda: [e for e in code.events()
+                           if e["id"] not in seen and e["kind"] == "rejected" and e["reason"] == "explicit"],
+                  10, "a rejection by the person")
+        _clear_typed(browser)
+
+        _empty_line(browser, "ret")
+        browser("press", key="Control+ArrowRight")  # Accept Next Word Of Inline Suggestion
+        partial = _wait_for(
+            lambda: [e for e in code.events() if e["id"] not in seen and e["kind"] == "partially_accepted"], 10,
+            "a partially accepted event")
+        assert 0 < partial[0]["accepted_length"] < partial[0]["length_chars"], partial
+        _clear_typed(browser)
+
+
 def test_a_killed_server_is_restarted_and_suggestions_come_back(
         vscode: tuple[VSCode, Browser], tmp_path: Path) -> None:
     code, browser = vscode

@@ -76,6 +76,19 @@ const commands = {
     return { inline: inline.join(""), below };
   },
 
+  // Wait until the inline ghost text reads something other than `previous` (cycling to another item).
+  async otherGhostText({ previous, timeout }) {
+    const handle = await page.waitForFunction(
+      (before) => {
+        const now = [...document.querySelectorAll(".ghost-text-decoration")].map((n) => n.textContent ?? "").join("").replaceAll("\u00a0", " ");
+        return now && now !== before ? now : null;
+      },
+      previous,
+      { timeout },
+    );
+    return handle.jsonValue();
+  },
+
   async noGhostText({ timeout }) {
     await page.locator(".ghost-text-decoration").first().waitFor({ state: "hidden", timeout });
     return true;
