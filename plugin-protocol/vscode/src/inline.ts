@@ -18,11 +18,11 @@ import {
 } from "vscode-languageclient";
 import { END_ACCEPTED, type EndOfLifeReason, FeedbackReporter } from "./feedback";
 import { inlineItems } from "./inlineItems";
+import { registerWithFeedback, type FeedbackApi } from "./registration";
 
 /** Runs when VS Code inserts a whole inline item; the extension registers it to report the accept. */
 export const INLINE_ACCEPTED_COMMAND = "splice.inlineSuggestionAccepted";
 
-export type FeedbackApi = "proposed" | "stable";
 
 export class InlineCompletionFeature implements StaticFeature {
   private registration: vscode.Disposable | undefined;
@@ -35,6 +35,7 @@ export class InlineCompletionFeature implements StaticFeature {
     private readonly feedback: FeedbackReporter,
     private readonly enabledFor: (document: vscode.TextDocument) => boolean,
     private readonly selector: vscode.DocumentSelector,
+    private readonly registered: (api: FeedbackApi) => void,
   ) {}
 
   fillClientCapabilities(capabilities: ClientCapabilities): void {
@@ -46,14 +47,14 @@ export class InlineCompletionFeature implements StaticFeature {
     if (!capabilities.inlineCompletionProvider || this.registration !== undefined) {
       return;
     }
-    const provide = { provideInlineCompletionItems: this.provide.bind(this) };
-    try {
-      this.registration = vscode.languages.registerInlineCompletionItemProvider(this.selector, { ...provide, ...this.handlers() });
-      this.feedbackApi = "proposed";
-    } catch {
-      this.registration = vscode.languages.registerInlineCompletionItemProvider(this.selector, provide);
-      this.feedbackApi = "stable";
-    }
+    const { registration, api } = registerWithFeedback(
+      (provider: vscode.InlineCompletionItemProvider) => vscode.languages.registerInlineCompletionItemProvider(this.selector, provider),
+      { provideInlineCompletionItems: this.provide.bind(this) },
+      this.handlers(),
+    );
+    this.registration = registration;
+    this.feedbackApi = api;
+    this.registered(api);
   }
 
   getState(): FeatureState {

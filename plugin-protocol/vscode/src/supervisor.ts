@@ -168,12 +168,14 @@ export class Supervisor implements vscode.Disposable {
       },
     };
     const client = new SpliceLanguageClient("splice", "Splice", serverOptions, clientOptions);
-    this.inline = new InlineCompletionFeature(client, this.feedback, this.enabledFor, SELECTOR);
+    // Registered once the server has answered initialize, again after each restart.
+    this.inline = new InlineCompletionFeature(client, this.feedback, this.enabledFor, SELECTOR, (api) => {
+      this.output.info(`the server is running (pid ${String(this.serverPid)}); feedback events via the ${api} API`);
+    });
     client.registerFeature(this.inline);
     client.onNotification(SpliceMethods.status, (params: StatusParams) => this.events.status(params));
     client.onDidChangeState(({ newState }) => {
       if (newState === State.Running) {
-        this.output.info(`the server is running (pid ${String(this.serverPid)}); feedback events via the ${this.inline?.feedbackApi ?? "stable"} API`);
         this.events.state("running");
       } else if (newState === State.Starting) {
         this.events.state("starting");

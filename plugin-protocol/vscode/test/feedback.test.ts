@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { END_ACCEPTED, END_IGNORED, END_REJECTED, FeedbackReporter } from "../src/feedback";
+import { registerWithFeedback } from "../src/registration";
 
 function reporter(): { feedback: FeedbackReporter; sent: Array<[string, object]> } {
   const sent: Array<[string, object]> = [];
@@ -82,4 +83,23 @@ test("old suggestions are forgotten so memory stays bounded", () => {
   feedback.shown("id-0"); // forgotten, so reported again
   feedback.shown("id-2499"); // remembered
   assert.equal(sent.length, 1);
+});
+
+test("the provider keeps its handlers where the proposed API is allowed", () => {
+  const seen: object[] = [];
+  const result = registerWithFeedback((provider: object) => seen.push(provider), { provide: 1 }, { handleDidShowCompletionItem: 2 });
+  assert.equal(result.api, "proposed");
+  assert.deepEqual(seen, [{ provide: 1, handleDidShowCompletionItem: 2 }]);
+});
+
+test("where VS Code refuses the proposed API, the provider is registered without its handlers", () => {
+  const seen: object[] = [];
+  // VS Code's registerInlineCompletionItemProvider throws for a provider with proposed handlers then.
+  const register = (provider: object): number => {
+    if ("handleDidShowCompletionItem" in provider) throw new Error("Extension 'splice.splice' CANNOT use API proposal: inlineCompletionsAdditions");
+    return seen.push(provider);
+  };
+  const result = registerWithFeedback(register, { provide: 1 }, { handleDidShowCompletionItem: 2 });
+  assert.equal(result.api, "stable");
+  assert.deepEqual(seen, [{ provide: 1 }]);
 });
