@@ -9,9 +9,12 @@ import { INLINE_ACCEPTED_COMMAND } from "./inline";
 import { menuItems, type MenuAction } from "./menu";
 import type { StatusParams } from "./protocol";
 import { statusView, type ServerState, type StatusModel } from "./status";
+import { SERVER_SETTING_NAMES } from "./settings";
 import { Supervisor } from "./supervisor";
 
 const MENU_COMMAND = "splice.showMenu";
+
+let running: Supervisor | undefined;
 
 /** Whether Splice is enabled for this document (global, workspace and per-language settings). */
 function enabledFor(document: vscode.TextDocument): boolean {
@@ -61,10 +64,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ serv
     },
     enabledFor,
   );
+  running = supervisor;
   context.subscriptions.push(
     output,
     status,
-    supervisor,
     vscode.commands.registerCommand(INLINE_ACCEPTED_COMMAND, (completionId: unknown) => {
       if (typeof completionId === "string") supervisor.feedback.accepted(completionId);
     }),
@@ -75,7 +78,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ serv
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("splice.server.path")) {
         void supervisor.restart();
-      } else if (event.affectsConfiguration("splice")) {
+      } else if (SERVER_SETTING_NAMES.some((name) => event.affectsConfiguration(`splice.${name}`))) {
         supervisor.settingsChanged();
       }
       status.update({});
@@ -85,8 +88,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ serv
   return { serverPid: () => supervisor.serverPid };
 }
 
-export function deactivate(): void {
-  // The supervisor is in the context's subscriptions; VS Code disposes it, which stops the server.
+/** Stop the server; VS Code waits for the returned promise, so `shutdown` and `exit` reach it. */
+export function deactivate(): Promise<void> | undefined {
+  const supervisor = running;
+  running = undefined;
+  return supervisor?.stop();
 }
 
 async function showMenu(supervisor: Supervisor, output: vscode.LogOutputChannel): Promise<void> {

@@ -47,7 +47,7 @@ export interface SupervisorEvents {
   status(params: StatusParams | undefined): void;
 }
 
-export class Supervisor implements vscode.Disposable {
+export class Supervisor {
   private client: SpliceLanguageClient | undefined;
   private inline: InlineCompletionFeature | undefined;
   private readonly policy = new RestartPolicy();
@@ -131,9 +131,7 @@ export class Supervisor implements vscode.Disposable {
     }
   }
 
-  dispose(): void {
-    void this.stop();
-  }
+
 
   private createClient(server: ServerCommand): SpliceLanguageClient {
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
