@@ -322,6 +322,9 @@ def test_ghost_text_is_shown_accepted_with_tab_saved_and_recorded(
         candidates = {text_hash(inserted[start:]) for start in range(len(typed) + 1)}
         assert accepted[0]["text_hash"] in candidates, (accepted[0], line)
         assert accepted[0]["accepted_length"] == accepted[0]["length_chars"]
+        # The server's stderr reached the Output channel as readable lines at their own level.
+        log = code.extension_log()
+        assert "[info] initialized root=" in log and "[error] initialized" not in log, log[-2000:]
 
 
 def _saved_line(code: VSCode) -> str:
