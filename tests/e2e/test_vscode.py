@@ -105,7 +105,7 @@ def _end_group(proc: subprocess.Popen[Any]) -> None:
 class VSCode:
     """A running code-server with the extension, its workspace, settings file and telemetry database."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, server: Path = SPLICE) -> None:
         self.base = base
         self.workspace = base / "inventory"
         shutil.copytree(FIXTURE, self.workspace)
@@ -118,7 +118,7 @@ class VSCode:
         # A machine-scoped setting: in a remote window (code-server is one) it comes from the machine's settings.
         machine = self.user_data / "Machine" / "settings.json"
         machine.parent.mkdir(parents=True)
-        machine.write_text(json.dumps({"splice.server.path": str(SPLICE)}))
+        machine.write_text(json.dumps({"splice.server.path": str(server)}))
         gallery = f"http://127.0.0.1:{_free_port()}"  # closed: nothing listens there
         self.env = {
             **os.environ, "PATH": f"{NODE.parent}:{os.environ['PATH']}",
@@ -411,3 +411,25 @@ def test_an_unreachable_triton_makes_the_status_bar_say_degraded(
         _clear_typed(browser)
         assert any("Splice: degraded" in entry for entry in entries), entries
 
+
+
+def test_a_server_that_keeps_failing_is_given_up_with_a_notification(tmp_path: Path) -> None:
+    """A broken install: the extension restarts it with growing delays, then stops and offers the logs."""
+    _require_tools()
+    broken = tmp_path / "broken-splice"
+    broken.write_text("#!/bin/sh\necho 'splice: broken install' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    code = VSCode(tmp_path, server=broken)
+    code.start()
+    browser = Browser(code.env)
+    try:
+        with screenshot_on_failure(browser, tmp_path):
+            browser("launch", profile=str(tmp_path / "chromium"), url=code.url(), executablePath=str(CHROMIUM))
+            browser("statusBar", contains="Splice: failed", timeout=90_000)
+            text = browser("notification", contains="Show logs", timeout=10_000)
+            assert "Splice" in text, text
+            log = code.extension_log()
+            assert "splice: broken install" in log and "not restarting it" in log, log[-3000:]
+    finally:
+        browser.close()
+        code.stop()

@@ -1,7 +1,9 @@
 /**
- * Starts `splice serve` over stdio with vscode-languageclient and keeps it running: restarts it after a
- * crash with a growing delay, and when it keeps failing stops trying and tells the person, offering its
- * logs. Its stderr goes to the Output channel line by line at each line's own level.
+ * Starts `splice serve` over stdio with vscode-languageclient and keeps it running. One path handles every
+ * stop nobody asked for (a crash, a failed start, a start that never got a process): the restart policy
+ * decides between a new client after a growing delay and giving up with a notification that offers the
+ * logs. The client library's own error pop-ups are turned off, so a crash loop is one message, not dozens.
+ * The server's stderr goes to the Output channel line by line at each line's own level.
  */
 
 import { spawn } from "node:child_process";
@@ -40,6 +42,10 @@ class SpliceLanguageClient extends LanguageClient {
     }
     super.registerFeature(feature);
   }
+
+  override error(message: string, data?: unknown, _showNotification?: boolean | "force"): void {
+    super.error(message, data, false); // logged; what the person is told is the supervisor's decision
+  }
 }
 
 export interface SupervisorEvents {
@@ -52,6 +58,8 @@ export class Supervisor {
   private inline: InlineCompletionFeature | undefined;
   private readonly policy = new RestartPolicy();
   private readonly settings = new SettingsSync();
+  private readonly handled = new WeakSet<SpliceLanguageClient>();
+  private pendingStart: ReturnType<typeof setTimeout> | undefined;
   readonly feedback: FeedbackReporter;
   /** The process id of the running server, for people (and tests) who need to find it. */
   serverPid: number | undefined;
@@ -89,14 +97,12 @@ export class Supervisor {
     this.output.info(`starting ${discovery.found.command} ${discovery.found.args.join(" ")} (found via ${discovery.found.source})`);
     this.events.state("starting");
     this.settings.reset();
-    this.client = this.createClient(discovery.found);
+    const client = this.createClient(discovery.found);
+    this.client = client;
     try {
-      await this.client.start();
+      await client.start();
     } catch (error) {
-      const problem = error instanceof Error ? error.message : String(error);
-      this.output.error(`the server did not start: ${problem}`);
-      this.events.state("failed", problem);
-      void this.offerHelp(`The Splice server did not start: ${problem}`);
+      this.stoppedUnexpectedly(client, `it did not start: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -111,6 +117,7 @@ export class Supervisor {
     const client = this.client;
     this.client = undefined;
     this.inline = undefined;
+    clearTimeout(this.pendingStart);
     if (client !== undefined) {
       try {
         await client.stop(5000);
@@ -160,9 +167,14 @@ export class Supervisor {
         provideCompletionItem: (document, position, context, token, next) =>
           this.enabledFor(document) ? next(document, position, context, token) : undefined,
       },
+      // A failed initialize is a failed start like any other; without this the library pops up its own error.
+      initializationFailedHandler: () => false,
       errorHandler: {
         error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
-        closed: () => this.serverClosed(),
+        closed: () => {
+          this.stoppedUnexpectedly(client, "it exited");
+          return { action: CloseAction.DoNotRestart, handled: true, message: "the server's connection closed" };
+        },
       },
     };
     const client = new SpliceLanguageClient("splice", "Splice", serverOptions, clientOptions);
@@ -183,19 +195,33 @@ export class Supervisor {
     return client;
   }
 
-  private async serverClosed(): Promise<{ action: CloseAction; handled: boolean }> {
+  /** A stop nobody asked for: start a new client after the policy's delay, or give up and say so. */
+  private stoppedUnexpectedly(client: SpliceLanguageClient, problem: string): void {
+    if (client !== this.client || this.handled.has(client)) {
+      return; // stopped on purpose, or already handled (a failed start also closes the connection)
+    }
+    this.handled.add(client);
     const decision = this.policy.crashed(Date.now());
     if (decision.action === "restart") {
-      this.output.warn(`the server stopped unexpectedly; restarting in ${decision.delayMs} ms`);
+      this.output.warn(`the server stopped (${problem}); restarting in ${decision.delayMs} ms`);
       this.events.state("starting");
-      await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
-      return { action: CloseAction.Restart, handled: true };
+      this.pendingStart = setTimeout(() => void this.replace(client), decision.delayMs);
+      return;
     }
-    const problem = `it stopped ${decision.crashes} times in a few minutes`;
-    this.output.error(`the server keeps failing (${problem}); not restarting it`);
-    this.events.state("failed", problem);
-    void this.offerHelp(`The Splice server keeps failing (${problem}).`);
-    return { action: CloseAction.DoNotRestart, handled: true };
+    const summary = `it stopped ${decision.crashes} times in a few minutes, last: ${problem}`;
+    this.output.error(`the server keeps failing (${summary}); not restarting it`);
+    this.events.state("failed", summary);
+    void this.offerHelp(`The Splice server keeps failing (${summary}).`);
+  }
+
+  /** Dispose a stopped client and start a new one (a client whose start failed cannot start again). */
+  private async replace(client: SpliceLanguageClient): Promise<void> {
+    if (client !== this.client) {
+      return;
+    }
+    this.client = undefined;
+    await client.dispose().catch(() => undefined);
+    await this.start();
   }
 
   private async offerHelp(message: string): Promise<void> {

@@ -108,6 +108,13 @@ const commands = {
     return texts.filter((text) => text.includes("Splice"));
   },
 
+  // The text of the first notification toast that contains `contains` (a message or one of its buttons).
+  async notification({ contains, timeout }) {
+    const toast = page.locator(".notification-toast", { hasText: contains }).first();
+    await toast.waitFor({ state: "visible", timeout });
+    return toast.innerText();
+  },
+
   async screenshot({ path }) {
     await page.screenshot({ path, fullPage: true });
     return path;
