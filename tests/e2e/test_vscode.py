@@ -395,6 +395,29 @@ def test_a_killed_server_is_restarted_and_suggestions_come_back(
         _clear_typed(browser)
 
 
+def test_the_status_menu_disables_splice_for_the_language_and_enables_it_again(
+        vscode: tuple[VSCode, Browser], tmp_path: Path) -> None:
+    code, browser = vscode
+    with screenshot_on_failure(browser, tmp_path):
+        browser("openFile", path=OTHER_FILE)
+        rows = " | ".join(browser("clickStatus", contains="Splice", timeout=10_000))
+        for label in ("Disable Splice globally", "Disable Splice for python", "Disable Splice for this workspace",
+                      "Restart the Splice server", "Show Splice logs", "Open Splice settings"):
+            assert label in rows, rows
+        browser("pick", label="Disable Splice for python", timeout=10_000)
+        browser("statusBar", contains="Splice: off", timeout=10_000)
+        settings = json.loads(code.settings_file.read_text())
+        assert settings["[python]"] == {"splice.enable": False}, settings
+
+        browser("clickStatus", contains="Splice", timeout=10_000)
+        browser("pick", label="Enable Splice for python", timeout=10_000)
+        _wait_for(lambda: json.loads(code.settings_file.read_text()).get("[python]", {}).get("splice.enable"), 10,
+                  "Splice enabled for Python again")
+        ghost = _empty_line(browser, "ret")  # suggestions come back at once
+        assert ghost["inline"].strip(), ghost
+        _clear_typed(browser)
+
+
 def test_an_unreachable_triton_makes_the_status_bar_say_degraded(
         vscode: tuple[VSCode, Browser], tmp_path: Path) -> None:
     code, browser = vscode

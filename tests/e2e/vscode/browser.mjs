@@ -108,6 +108,21 @@ const commands = {
     return texts.filter((text) => text.includes("Splice"));
   },
 
+  // Click the status bar entry that contains `contains`; answer the rows of the quick pick it opens.
+  async clickStatus({ contains, timeout }) {
+    await page.locator(".statusbar-item", { hasText: contains }).first().click({ timeout });
+    const rows = page.locator(".quick-input-widget .monaco-list-row");
+    await rows.first().waitFor({ state: "visible", timeout });
+    return rows.allInnerTexts();
+  },
+
+  // Choose the quick pick row whose text contains `label`.
+  async pick({ label, timeout }) {
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: label }).first().click({ timeout });
+    await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout });
+    return true;
+  },
+
   // The text of the first notification toast that contains `contains` (a message or one of its buttons).
   async notification({ contains, timeout }) {
     const toast = page.locator(".notification-toast", { hasText: contains }).first();
