@@ -27,8 +27,6 @@ export const INLINE_ACCEPTED_COMMAND = "splice.inlineSuggestionAccepted";
 export class InlineCompletionFeature implements StaticFeature {
   private registration: vscode.Disposable | undefined;
   private readonly ids = new WeakMap<vscode.InlineCompletionItem, string>();
-  /** Which API reports feedback, once the provider is registered. */
-  feedbackApi: FeedbackApi | undefined;
 
   constructor(
     private readonly client: BaseLanguageClient,
@@ -53,7 +51,6 @@ export class InlineCompletionFeature implements StaticFeature {
       this.handlers(),
     );
     this.registration = registration;
-    this.feedbackApi = api;
     this.registered(api);
   }
 

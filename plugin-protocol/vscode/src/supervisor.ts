@@ -55,7 +55,6 @@ export interface SupervisorEvents {
 
 export class Supervisor {
   private client: SpliceLanguageClient | undefined;
-  private inline: InlineCompletionFeature | undefined;
   private readonly policy = new RestartPolicy();
   private readonly settings = new SettingsSync();
   private readonly handled = new WeakSet<SpliceLanguageClient>();
@@ -72,11 +71,6 @@ export class Supervisor {
     this.feedback = new FeedbackReporter((method, params) => {
       this.client?.sendNotification(method, params).catch((error: unknown) => this.output.warn(`${method} not sent: ${String(error)}`));
     });
-  }
-
-  /** Which API carries shown, partial-accept and reject events, once a server has started. */
-  get feedbackApi(): string | undefined {
-    return this.inline?.feedbackApi;
   }
 
   /** Find the server and start it; problems are shown, never thrown. */
@@ -116,7 +110,6 @@ export class Supervisor {
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    this.inline = undefined;
     clearTimeout(this.pendingStart);
     if (client !== undefined) {
       try {
@@ -137,8 +130,6 @@ export class Supervisor {
       void this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { splice: settings } });
     }
   }
-
-
 
   private createClient(server: ServerCommand): SpliceLanguageClient {
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -170,7 +161,13 @@ export class Supervisor {
       // A failed initialize is a failed start like any other; without this the library pops up its own error.
       initializationFailedHandler: () => false,
       errorHandler: {
-        error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
+        error: (_error, _message, count) => {
+          if ((count ?? 0) <= 3) {
+            return { action: ErrorAction.Continue, handled: true };
+          }
+          this.stoppedUnexpectedly(client, "its connection kept failing");
+          return { action: ErrorAction.Shutdown, handled: true };
+        },
         closed: () => {
           this.stoppedUnexpectedly(client, "it exited");
           return { action: CloseAction.DoNotRestart, handled: true, message: "the server's connection closed" };
@@ -179,10 +176,9 @@ export class Supervisor {
     };
     const client = new SpliceLanguageClient("splice", "Splice", serverOptions, clientOptions);
     // Registered once the server has answered initialize, again after each restart.
-    this.inline = new InlineCompletionFeature(client, this.feedback, this.enabledFor, SELECTOR, (api) => {
+    client.registerFeature(new InlineCompletionFeature(client, this.feedback, this.enabledFor, SELECTOR, (api) => {
       this.output.info(`the server is running (pid ${String(this.serverPid)}); feedback events via the ${api} API`);
-    });
-    client.registerFeature(this.inline);
+    }));
     client.onNotification(SpliceMethods.status, (params: StatusParams) => this.events.status(params));
     client.onDidChangeState(({ newState }) => {
       if (newState === State.Running) {
