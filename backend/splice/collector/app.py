@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import PoolTimeout
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -96,6 +96,8 @@ async def ingest(request: Request, org: Org) -> Response:
         await state.database.ingest(org, batch["events"])
     except BatchRefused as exc:
         return error(exc.status, exc.message)
+    except ClientDisconnect:
+        return error(400, "the backend went away before its batch arrived; nothing stored")
     except Duplicates as exc:
         return error(409, f"replayed batch: {len(exc.ids)} event id(s) already stored; nothing stored",
                      duplicates=exc.ids)

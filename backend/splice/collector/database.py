@@ -35,6 +35,9 @@ from splice.collector.rollup import COUNTERS, DIMENSIONS, PriorAccept, Rollup, a
 _LOCK_MIGRATE = 7301
 _LOCK_PARTITION = 7302
 DEFAULT_RETENTION_DAYS = 400
+# A request waits this long for a connection before answering 503: shorter than a backend's send timeout,
+# so a database that is down is a quick refusal, retried, rather than a hung request.
+POOL_WAIT_S = 5.0
 
 EVENT_COLUMNS = (
     "kind", "session", "request_id", "completion_id", "language", "engine", "fallback", "length_chars",
@@ -215,7 +218,7 @@ class Database:
     def __init__(self, conninfo: str, *, min_size: int = 2, max_size: int = 8) -> None:
         self.conninfo = conninfo
         self.pool = AsyncConnectionPool(conninfo, min_size=min_size, max_size=max_size, open=False,
-                                        check=AsyncConnectionPool.check_connection, timeout=10.0)
+                                        check=AsyncConnectionPool.check_connection, timeout=POOL_WAIT_S)
         self._months: set[dt.date] = set()
 
     async def open(self) -> None:

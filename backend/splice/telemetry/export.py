@@ -52,6 +52,7 @@ SEND_TIMEOUT_S = 10.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 60.0
 IDLE_POLL_S = 60.0  # how often an idle server asks for its assignment
+LINGER_S = 1.0  # events gathered between two sends, unless a full batch is waiting
 INGEST_PATH = "/v1/events"
 ASSIGNMENT_PATH = "/v1/assignment"
 _STOP = object()
@@ -151,53 +152,62 @@ class Exporter:
                 self.outbox.close()
 
     def _loop(self, outbox: Outbox) -> None:
-        backoff = 0.0
+        backoff = wait = 0.0
         batch_limit = BATCH_LIMIT
         next_poll = time.monotonic() + IDLE_POLL_S
         while True:
-            if self._drain(outbox, wait=backoff or (IDLE_POLL_S if outbox.size() == 0 else 0.0)):
+            if self._drain(outbox, wait, until_first=wait == IDLE_POLL_S):
                 return
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + IDLE_POLL_S
                 self._ask_assignment()
             batch = outbox.claim(batch_limit)
             if not batch:
-                backoff = 0.0
+                wait = IDLE_POLL_S
                 continue
             outcome = self._send(outbox, batch)
+            if outcome == "retry":
+                self.retries += 1
+                backoff = min(BACKOFF_MAX_S, max(BACKOFF_FIRST_S, backoff * 2))
+                wait = backoff * random.uniform(0.8, 1.2)
+                continue
+            backoff = 0.0
             if outcome == "split":
                 batch_limit = max(1, len(batch) // 2)
-                backoff = 0.0
-            elif outcome == "retry":
-                self.retries += 1
-                backoff = min(BACKOFF_MAX_S, max(BACKOFF_FIRST_S, backoff * 2)) * random.uniform(0.8, 1.2)
-            else:
-                batch_limit = BATCH_LIMIT if outcome == "sent" else batch_limit
-                backoff = 0.0
+            elif outcome == "sent":
                 next_poll = time.monotonic() + IDLE_POLL_S
+                batch_limit = BATCH_LIMIT
+            # A full batch means more is waiting; otherwise gather for a moment, so a backend sends about
+            # one request a second however often its writer hands events over.
+            wait = LINGER_S if outcome == "sent" and len(batch) < batch_limit else 0.0
 
-    def _drain(self, outbox: Outbox, wait: float) -> bool:
-        """Queue what was handed over, waiting up to ``wait`` s for the first item; True when told to stop."""
+    def _drain(self, outbox: Outbox, wait: float, *, until_first: bool = False) -> bool:
+        """Queue what is handed over for ``wait`` s (``until_first``: until something comes); True: stop."""
         records: list[dict[str, Any]] = []
         stop = False
         deadline = time.monotonic() + wait
-        while True:
+        while not stop:
             remaining = deadline - time.monotonic()
+            if records and (until_first or len(records) >= BATCH_LIMIT):
+                remaining = 0.0
             try:
-                item = self._handover.get(timeout=remaining) if remaining > 0 and not records \
-                    else self._handover.get_nowait()
+                item = self._handover.get(timeout=remaining) if remaining > 0 else self._handover.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:
                 stop = True
-                break
-            if isinstance(item, dict):
+            elif isinstance(item, dict):
                 records.append(item)
-        if records:
-            dropped = outbox.put(records)
-            if dropped:
-                log.warning("export_queue_full", dropped=dropped, total_dropped=outbox.counter("dropped"))
+            if len(records) >= BATCH_LIMIT:
+                self._put(outbox, records)
+                records = []
+        self._put(outbox, records)
         return stop
+
+    def _put(self, outbox: Outbox, records: list[dict[str, Any]]) -> None:
+        dropped = outbox.put(records)
+        if dropped:
+            log.warning("export_queue_full", dropped=dropped, total_dropped=outbox.counter("dropped"))
 
     def _send(self, outbox: Outbox, batch: list[Queued]) -> str:
         """POST ``batch``; "sent", "partial" (duplicates removed), "split", "dropped" or "retry"."""

@@ -8,14 +8,16 @@ it, the oldest go and are counted (``dropped``), and nothing else is ever droppe
 
 One file per data directory, shared by every ``splice serve`` using it, like the store: WAL journal,
 busy timeout, and ``BEGIN IMMEDIATE`` around each change, so two servers never send the same rows at once
-(a server claims rows before sending them; a claim older than :data:`CLAIM_S` is taken to belong to a
-server that died and is released).
+(a server claims rows before sending them; a claim of a process that is gone, or older than
+:data:`CLAIM_S`, is released, so a server killed mid-send holds nothing back).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -54,7 +56,7 @@ class Outbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.limit = limit
-        self.owner = uuid.uuid4().hex
+        self.owner = f"{os.getpid()}:{uuid.uuid4().hex}"
         self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                     check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -98,6 +100,11 @@ class Outbox:
         now = time.time()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
+            owners = [row[0] for row in self.conn.execute(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_by IS NOT NULL AND claimed_by <> ?",
+                (self.owner,))]
+            self.conn.executemany("UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?",
+                                  [(owner,) for owner in owners if not _alive(owner)])
             rows = self.conn.execute(
                 "SELECT seq, id, body FROM outbox WHERE claimed_by IS NULL OR claimed_by = ? OR claimed_at < ? "
                 "ORDER BY seq LIMIT ?", (self.owner, now - CLAIM_S, limit)).fetchall()
@@ -151,3 +158,17 @@ class Outbox:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process named in a claim still runs (a claim that names none is kept until it is old)."""
+    pid = owner.partition(":")[0]
+    if not pid.isdigit() or sys.platform == "win32":  # os.kill(pid, 0) would end the process there
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but belongs to someone else
+    return True
