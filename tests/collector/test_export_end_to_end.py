@@ -20,11 +20,11 @@ from .postgres import LocalPostgres
 from .support import ROOT, SPLICE, Collector, request, wait_for
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from rawpipe import RawServer  # noqa: E402 - the e2e tests' byte-level client
+from rawpipe import RawServer
 
 sys.path.insert(0, str(ROOT / "backend"))
-from splice.telemetry.metrics import figures  # noqa: E402
-from splice.telemetry.store import Store  # noqa: E402
+from splice.telemetry.metrics import figures
+from splice.telemetry.store import Store
 
 PY = "def total(values):\n    result = 0\n    for value in values:\n        result += value\n    return result\n\n\n" \
      "def mean(values):\n    result = 0\n    for value in values:\n        "
