@@ -91,14 +91,16 @@ def _line(rows: Sequence[dict[str, Any]], title: str) -> str:
     if not points:
         return ""
     step = 560 / max(1, len(points) - 1)
-    coords = " ".join(f"{40 + i * step:.1f},{180 - 160 * float(rate):.1f}" for i, (_, rate) in enumerate(points))
+    xy = [(40 + i * step, 180 - 160 * float(rate)) for i, (_, rate) in enumerate(points)]
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2f81f7"/>' for x, y in xy)
     labels = "".join(f'<text x="{40 + i * step:.1f}" y="198" text-anchor="middle">{html.escape(day[5:])}</text>'
                      for i, (day, _) in enumerate(points) if len(points) <= 12 or i % (len(points) // 12 + 1) == 0)
     return (f'<svg class="chart" role="img" aria-label="{html.escape(title)}" width="620" height="205">'
             f'<text x="0" y="12">{html.escape(title)}</text>'
             '<line x1="40" y1="180" x2="600" y2="180" stroke="#8c959f"/>'
             '<text x="0" y="184">0%</text><text x="0" y="24">100%</text>'
-            f'<polyline fill="none" stroke="#2f81f7" stroke-width="2" points="{coords}"/>{labels}</svg>')
+            f'<polyline fill="none" stroke="#2f81f7" stroke-width="2" points="{coords}"/>{dots}{labels}</svg>')
 
 
 def _tiles(overall: dict[str, Any], min_sample: int) -> str:
