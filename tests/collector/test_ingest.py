@@ -58,7 +58,7 @@ def test_malformed_batches_are_refused_with_the_reason(collector: Collector) -> 
     cases: list[tuple[Any, int, str]] = [
         (b"{not json", 422, "not JSON"),
         ({"events": [_event("clicked")]}, 422, "unknown event kind 'clicked'"),
-        ({"events": [{k: v for k, v in _event().items() if k != "id"}]}, 422, "'id' is a required property"),
+        ({"events": [{k: v for k, v in _event().items() if k != "id"}]}, 422, '"id" is a required property'),
         ({"events": [_event(code="print('secret')")]}, 422, "Additional properties"),
         ({"events": [_event(typed_chars=-3)]}, 422, "events/0/typed_chars"),
         ({"events": []}, 422, "events"),

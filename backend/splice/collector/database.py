@@ -11,6 +11,9 @@ triggers, no stored procedures.
   was queued with, so that key is what catches a resend.
 * A batch is one transaction: events, roll-ups and accepts commit together or not at all, so a reply of
   200 means stored, and anything else means nothing was (PostgreSQL restarted mid-batch included).
+* The dashboard reads ``daily``: counters per day, dimension (language, repository, team, ...) and value,
+  added to in each batch's transaction. A team is the one mapped when the batch arrived; remapping a
+  team changes the figures from then on, not the past.
 * A batch holding an event already stored is refused whole (409, with the stored ids), so a replay
   stores nothing; the backend removes those ids and sends the rest.
 * Migrations are numbered, applied under an advisory lock and recorded, so running them again (a second
@@ -23,14 +26,14 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from splice.collector.rollup import COUNTERS, DIMENSIONS, PriorAccept, Rollup, accept_ids
+from splice.collector.rollup import COUNTERS, PriorAccept, Rollup, accept_ids
 
 _LOCK_MIGRATE = 7301
 _LOCK_PARTITION = 7302
@@ -71,18 +74,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_org_kind_ts ON events (org_id, kind, ts);
     CREATE INDEX events_completion ON events (org_id, completion_id);
     CREATE TABLE daily (
-        org_id int NOT NULL, day date NOT NULL,
-        language text NOT NULL, repository text NOT NULL, user_name text NOT NULL, tenant text NOT NULL,
-        engine text NOT NULL, version text NOT NULL, tenant_version text NOT NULL,
+        org_id int NOT NULL, day date NOT NULL, dimension text NOT NULL, value text NOT NULL,
         requests bigint NOT NULL, no_suggestion bigint NOT NULL, fallbacks bigint NOT NULL, shown bigint NOT NULL,
         accepted bigint NOT NULL, partially_accepted bigint NOT NULL, rejected bigint NOT NULL,
         splice_chars bigint NOT NULL, typed_chars bigint NOT NULL,
         retained_30 bigint NOT NULL, inserted_30 bigint NOT NULL, checked_30 bigint NOT NULL,
         retained_120 bigint NOT NULL, inserted_120 bigint NOT NULL, checked_120 bigint NOT NULL,
         retained_600 bigint NOT NULL, inserted_600 bigint NOT NULL, checked_600 bigint NOT NULL,
-        PRIMARY KEY (org_id, day, language, repository, user_name, tenant, engine, version, tenant_version)
+        PRIMARY KEY (org_id, dimension, day, value)
     );
-    CREATE INDEX daily_org_day ON daily (org_id, day);
     CREATE TABLE latency (
         org_id int NOT NULL, day date NOT NULL, engine text NOT NULL, language text NOT NULL,
         stage text NOT NULL, bucket int NOT NULL, count bigint NOT NULL,
@@ -320,6 +320,7 @@ async def _fold(conn: psycopg.AsyncConnection[Any], org_id: int, events: Sequenc
         prior = {row[0]: PriorAccept(row[1], row[2], row[3]) for row in await cur.fetchall()}
     rollup = Rollup()
     rollup.fold(sorted(events, key=lambda e: e["ts_ms"]), prior)
+    teams = await _teams(conn, org_id)
     async with conn.cursor() as cur:
         if rollup.accepts:
             day = dt.datetime.now(dt.UTC).date()
@@ -332,13 +333,23 @@ async def _fold(conn: psycopg.AsyncConnection[Any], org_id: int, events: Sequenc
         # Sorted, so two batches touching the same rows lock them in one order and cannot deadlock.
         updates = ", ".join(f"{c} = daily.{c} + EXCLUDED.{c}" for c in COUNTERS)
         await cur.executemany(
-            f"INSERT INTO daily (org_id, day, {', '.join(DIMENSIONS)}, {', '.join(COUNTERS)}) "
-            f"VALUES ({', '.join(['%s'] * (2 + len(DIMENSIONS) + len(COUNTERS)))}) "
-            f"ON CONFLICT (org_id, day, {', '.join(DIMENSIONS)}) DO UPDATE SET {updates}",
-            [(org_id, *key, *values) for key, values in sorted(rollup.daily.items())])
+            f"INSERT INTO daily (org_id, day, dimension, value, {', '.join(COUNTERS)}) "
+            f"VALUES ({', '.join(['%s'] * (4 + len(COUNTERS)))}) "
+            f"ON CONFLICT (org_id, dimension, day, value) DO UPDATE SET {updates}",
+            [(org_id, *key, *values) for key, values in sorted(rollup.daily(teams).items())])
         if rollup.latency:
             await cur.executemany(
                 "INSERT INTO latency VALUES (%s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (org_id, day, engine, language, stage, bucket) "
                 "DO UPDATE SET count = latency.count + EXCLUDED.count",
                 [(org_id, *key, count) for key, count in sorted(rollup.latency.items())])
+
+
+async def _teams(conn: psycopg.AsyncConnection[Any], org_id: int) -> Callable[[str, str], str]:
+    """The organization's team mapping as it is now: a user's own team, else its repository's, else ""."""
+    cur = await conn.execute("SELECT member_kind, member, team FROM teams WHERE org_id = %s", (org_id,))
+    users: dict[str, str] = {}
+    repositories: dict[str, str] = {}
+    for kind, member, team in await cur.fetchall():
+        (users if kind == "user" else repositories)[member] = team
+    return lambda user, repository: users.get(user) or repositories.get(repository, "")

@@ -3,7 +3,8 @@ Splice version and day, with the sample size of every rate.
 
 The rates are :class:`splice.telemetry.metrics.Figures`' own properties, so a figure on the dashboard
 means exactly what it means in ``splice report`` on one machine. A user's team comes from the ``teams``
-mapping (the user's entry first, else the repository's); unmapped rows are grouped as ``(no team)``.
+mapping when the events arrived (the user's entry first, else the repository's); unmapped ones are
+grouped as ``(no team)``.
 Typing has no engine, so per engine the share of code is not known (as in the local report).
 """
 
@@ -19,15 +20,10 @@ from splice.collector.rollup import COUNTERS, percentile_of
 from splice.telemetry.events import CHECKPOINTS_S
 from splice.telemetry.metrics import PERCENTILES, Figures
 
-GROUPINGS = ("language", "repository", "team", "tenant", "engine", "version", "day")
+GROUPINGS = ("language", "repository", "team", "tenant", "customization", "engine", "version", "day")
 MIN_SAMPLE = 30  # below this many, a rate is shown with a note that it is too small to trust
 STAGES = ("context", "engine", "postprocess", "total")
-_KEY = {
-    "language": "d.language", "repository": "d.repository", "tenant": "d.tenant", "engine": "d.engine",
-    "version": "d.version", "day": "d.day::text", "team": "COALESCE(tu.team, tr.team, '')",
-    "all": "'all'",
-}
-_EMPTY = {"team": "(no team)", "tenant": "(none)", "language": "unknown", "repository": "(none)",
+_EMPTY = {"team": "(no team)", "tenant": "(none)", "customization": "(none)", "language": "unknown", "repository": "(none)",
           "engine": "(none)", "version": "unknown"}
 
 
@@ -60,30 +56,26 @@ async def dashboard_figures(conn: AsyncConnection[Any], org_id: int, since_days:
     """Every table of the dashboard for the last ``since_days`` days (UTC days, today included)."""
     start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=since_days - 1)
     out: dict[str, Any] = {"since_days": since_days, "from": start.isoformat(), "min_sample": MIN_SAMPLE,
-                           "groups": {}}
-    overall = await _grouped(conn, org_id, start, "all")
-    out["overall"] = overall[0] if overall else row_of("all", dict.fromkeys(COUNTERS, 0))
-    for by in GROUPINGS:
-        out["groups"][by] = await _grouped(conn, org_id, start, by)
+                           "groups": {by: [] for by in GROUPINGS}}
+    out["overall"] = row_of("all", dict.fromkeys(COUNTERS, 0))
+    sums = ", ".join(f"sum({c})::bigint" for c in COUNTERS)
+    cur = await conn.execute(
+        f"SELECT dimension, CASE WHEN dimension = 'all' THEN day::text ELSE value END, {sums} FROM daily "
+        "WHERE org_id = %s AND day >= %s GROUP BY 1, 2 ORDER BY 1, 2", (org_id, start))
+    overall = dict.fromkeys(COUNTERS, 0)
+    for dimension, key, *values in await cur.fetchall():
+        counts = dict(zip(COUNTERS, (int(v) for v in values), strict=True))
+        if dimension == "all":  # one row per day: the over-time table, and the sum of them all
+            out["groups"]["day"].append(row_of(key, counts))
+            overall = {c: overall[c] + counts[c] for c in COUNTERS}
+        elif dimension in out["groups"]:
+            if dimension == "engine" and not key and not counts["requests"] and not counts["shown"]:
+                continue  # typing only: it has no engine
+            out["groups"][dimension].append(row_of(key or _EMPTY.get(dimension, ""), counts,
+                                                   typing_known=dimension != "engine"))
+    out["overall"] = row_of("all", overall)
     out["latency"] = await _latency(conn, org_id, start)
     return out
-
-
-async def _grouped(conn: AsyncConnection[Any], org_id: int, start: dt.date, by: str) -> list[dict[str, Any]]:
-    sums = ", ".join(f"sum(d.{c})::bigint" for c in COUNTERS)
-    query = (f"SELECT {_KEY[by]} AS key, {sums} FROM daily d "
-             "LEFT JOIN teams tu ON tu.org_id = d.org_id AND tu.member_kind = 'user' AND tu.member = d.user_name "
-             "LEFT JOIN teams tr ON tr.org_id = d.org_id AND tr.member_kind = 'repository' "
-             "AND tr.member = d.repository "
-             "WHERE d.org_id = %s AND d.day >= %s GROUP BY 1 ORDER BY 1")
-    cur = await conn.execute(query, (org_id, start))
-    rows = []
-    for key, *values in await cur.fetchall():
-        counts = dict(zip(COUNTERS, (int(v) for v in values), strict=True))
-        if by == "engine" and not key and not counts["requests"] and not counts["shown"]:
-            continue  # typing only: it has no engine
-        rows.append(row_of(str(key) or _EMPTY.get(by, ""), counts, typing_known=by != "engine"))
-    return rows
 
 
 async def _latency(conn: AsyncConnection[Any], org_id: int, start: dt.date) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Daily roll-ups of ingested events: what the dashboard reads, so its queries do not grow with the events.
 
-Each batch is folded into counters per (day, language, repository, user, tenant, engine, version, the
-tenant's artifact version) and
+Each batch is folded into counters per day and value of each of :data:`DIMENSIONS` (a row per language,
+per repository, per team, ...: a dashboard reads a few thousand rows, however many events and people) and
 into latency histograms per (day, engine, language, stage, bucket); the database adds them to the stored
 rows in the batch's transaction. The figures mean what :mod:`splice.telemetry.metrics` means locally:
 
@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-DIMENSIONS = ("language", "repository", "user_name", "tenant", "engine", "version", "tenant_version")
+# What the dashboard groups by. "team" comes from the organization's mapping when the batch arrives;
+# "customization" is "<tenant> v<version>" of the artifact the backend was assigned; "all" has one value.
+DIMENSIONS = ("all", "language", "repository", "team", "tenant", "engine", "version", "customization")
 COUNTERS = (
     "requests", "no_suggestion", "fallbacks", "shown", "accepted", "partially_accepted", "rejected",
     "splice_chars", "typed_chars",
@@ -38,7 +40,8 @@ _BUCKET_BASE_MS = 0.01
 _BUCKET_GROWTH = 1.05
 _INDEX = {name: i for i, name in enumerate(COUNTERS)}
 
-DailyKey = tuple[dt.date, str, str, str, str, str, str, str]
+WideKey = tuple[dt.date, str, str, str, str, str, str, str]  # day and an event's own values
+DailyKey = tuple[dt.date, str, str]  # day, dimension, value
 LatencyKey = tuple[dt.date, str, str, str, int]
 
 
@@ -82,8 +85,8 @@ def day_of(ts_ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(ts_ms / 1000, tz=dt.UTC).date()
 
 
-def daily_key(event: Mapping[str, Any]) -> DailyKey:
-    """An event's day and its values for :data:`DIMENSIONS`."""
+def wide_key(event: Mapping[str, Any]) -> WideKey:
+    """An event's day, language, repository, user, tenant, engine, version and tenant version."""
     return (day_of(event["ts_ms"]), str(event.get("language") or ""), str(event.get("repository") or ""),
             str(event.get("user") or ""), str(event.get("tenant") or ""), str(event.get("engine") or ""),
             str(event.get("version") or ""), str(event.get("tenant_version") or ""))
@@ -93,7 +96,7 @@ def daily_key(event: Mapping[str, Any]) -> DailyKey:
 class Rollup:
     """The counters one batch adds, and the accepts it changes."""
 
-    daily: dict[DailyKey, list[int]] = field(default_factory=dict)
+    wide: dict[WideKey, list[int]] = field(default_factory=dict)
     latency: dict[LatencyKey, int] = field(default_factory=dict)
     accepts: dict[str, PriorAccept] = field(default_factory=dict)
 
@@ -101,7 +104,7 @@ class Rollup:
         """Add ``events`` (in the order they happened); ``prior`` holds the stored accepts of their suggestions."""
         for event in events:
             kind = event["kind"]
-            key = daily_key(event)
+            key = wide_key(event)
             if kind in ("suggested", "no_suggestion"):
                 self._add(key, "requests")
                 if kind == "no_suggestion":
@@ -123,19 +126,35 @@ class Rollup:
             elif kind == "typed":
                 self._add(key, "typed_chars", int(event.get("typed_chars") or 0))
 
-    def _add(self, key: DailyKey, counter: str, amount: int = 1) -> None:
-        row = self.daily.get(key)
+    def daily(self, team_of: Callable[[str, str], str]) -> dict[DailyKey, list[int]]:
+        """The counters per (day, dimension, value); ``team_of(user, repository)`` names a team or ""."""
+        out: dict[DailyKey, list[int]] = {}
+        for (day, language, repository, user, tenant, engine, version, tenant_version), values in self.wide.items():
+            customization = f"{tenant} v{tenant_version}" if tenant and tenant_version else ""
+            for dimension, value in (("all", ""), ("language", language), ("repository", repository),
+                                     ("team", team_of(user, repository)), ("tenant", tenant), ("engine", engine),
+                                     ("version", version), ("customization", customization)):
+                row = out.get((day, dimension, value))
+                if row is None:
+                    out[(day, dimension, value)] = list(values)
+                else:
+                    for i, v in enumerate(values):
+                        row[i] += v
+        return out
+
+    def _add(self, key: WideKey, counter: str, amount: int = 1) -> None:
+        row = self.wide.get(key)
         if row is None:
-            row = self.daily[key] = [0] * len(COUNTERS)
+            row = self.wide[key] = [0] * len(COUNTERS)
         row[_INDEX[counter]] += amount
 
-    def _latency(self, key: DailyKey, event: Mapping[str, Any]) -> None:
+    def _latency(self, key: WideKey, event: Mapping[str, Any]) -> None:
         day, language, engine = key[0], key[1], key[5]
         for stage, ms in (event.get("timings_ms") or {}).items():
             bucket_key: LatencyKey = (day, engine, language, str(stage), bucket_of(float(ms)))
             self.latency[bucket_key] = self.latency.get(bucket_key, 0) + 1
 
-    def _accept(self, key: DailyKey, event: Mapping[str, Any], prior: Mapping[str, PriorAccept]) -> None:
+    def _accept(self, key: WideKey, event: Mapping[str, Any], prior: Mapping[str, PriorAccept]) -> None:
         completion_id = str(event.get("completion_id") or event["id"])
         best = self.accepts.get(completion_id) or prior.get(completion_id)
         new = PriorAccept(int(event.get("accepted_length") or 0), event["kind"], int(event.get("splice_chars") or 0))

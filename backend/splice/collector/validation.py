@@ -14,7 +14,7 @@ import time
 from importlib import resources
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 MAX_BODY_BYTES = 1024 * 1024
 FUTURE_SLACK_MS = 24 * 3600 * 1000  # a backend's clock may run ahead; a day ahead is a broken clock
@@ -38,8 +38,10 @@ def batch_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validator() -> jsonschema.protocols.Validator:
-    return jsonschema.Draft202012Validator(batch_schema())
+def _validator() -> jsonschema_rs.Draft202012Validator:
+    # jsonschema-rs rather than the jsonschema package the server uses: this runs on every event of every
+    # batch, and jsonschema took 0.55 ms an event (bench-collector), which capped ingest below 2,000/s.
+    return jsonschema_rs.Draft202012Validator(batch_schema())
 
 
 def event_kinds() -> tuple[str, ...]:
@@ -61,9 +63,10 @@ def parsed_batch(body: bytes, retention_days: int, now_ms: int | None = None) ->
             if isinstance(event, dict) and "kind" in event and event["kind"] not in kinds:
                 raise BatchRefused(422, f"events/{index}/kind: unknown event kind {event['kind']!r} "
                                         f"(known: {', '.join(kinds)})")
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(batch))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "batch"
+    validator = _validator()
+    if not validator.is_valid(batch):
+        error = next(iter(validator.iter_errors(batch)))
+        where = "/".join(str(p) for p in error.instance_path) or "batch"
         raise BatchRefused(422, f"{where}: {error.message}")
     events: list[dict[str, Any]] = batch["events"]
     seen: set[str] = set()

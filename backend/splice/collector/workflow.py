@@ -126,8 +126,8 @@ async def compare(conn: AsyncConnection[Any], org_id: int, tenant: str, first: i
     rows = []
     for version in (first, second):
         cur = await conn.execute(
-            f"SELECT {sums} FROM daily WHERE org_id = %s AND tenant = %s AND tenant_version = %s "
-            "AND day > current_date - %s", (org_id, tenant, str(version), since_days))
+            f"SELECT {sums} FROM daily WHERE org_id = %s AND dimension = 'customization' AND value = %s "
+            "AND day > current_date - %s", (org_id, f"{tenant} v{version}", since_days))
         values = await cur.fetchone()
         assert values is not None  # an aggregate always returns a row
         rows.append(row_of(f"{tenant} v{version}", dict(zip(COUNTERS, (int(v) for v in values), strict=True))))
