@@ -23,8 +23,8 @@ from splice.telemetry.metrics import PERCENTILES, Figures
 GROUPINGS = ("language", "repository", "team", "tenant", "customization", "engine", "version", "day")
 MIN_SAMPLE = 30  # below this many, a rate is shown with a note that it is too small to trust
 STAGES = ("context", "engine", "postprocess", "total")
-_EMPTY = {"team": "(no team)", "tenant": "(none)", "customization": "(none)", "language": "unknown", "repository": "(none)",
-          "engine": "(none)", "version": "unknown"}
+_EMPTY = {"team": "(no team)", "tenant": "(none)", "customization": "(none)", "language": "unknown",
+          "repository": "(none)", "engine": "(none)", "version": "unknown"}
 
 
 def figures_of(counts: dict[str, int], *, typing_known: bool = True) -> Figures:
