@@ -1,11 +1,11 @@
 """Forwarding telemetry to the organization's collector, on a thread of its own.
 
-The writer thread hands each batch of events to :meth:`Exporter.submit`, which never blocks (a bounded
-in-memory hand-over; past it, events are counted and dropped, exactly as the writer's own queue does).
-The exporter's thread owns the on-disk queue (:mod:`splice.telemetry.outbox`): it queues what it was
-handed, sends the oldest events in batches with the organization's token, and forgets them only when
-the collector has stored them. So the completion path never waits for the network, and a collector that
-is down, slow or failing costs nothing but retries, spaced by exponential backoff with jitter.
+The writer thread hands each batch of events to :meth:`Exporter.submit`, which writes them to the
+on-disk queue (:mod:`splice.telemetry.outbox`) at once, so a server that exits (or is stopped while a
+send hangs) loses nothing it had handed over. The exporter's thread sends the oldest queued events in
+batches with the organization's token, and forgets them only when the collector has stored them. So
+the completion path never waits for the network, and a collector that is down, slow or failing costs
+nothing but retries, spaced by exponential backoff with jitter.
 
 What the collector answers decides what happens to a batch:
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-import queue
 import random
 import sqlite3
 import threading
@@ -47,7 +46,6 @@ from splice.telemetry.outbox import OUTBOX_NAME, Outbox, Queued
 log = get_logger()
 
 BATCH_LIMIT = 500
-HANDOVER_LIMIT = 10_000
 SEND_TIMEOUT_S = 10.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 60.0
@@ -55,7 +53,6 @@ IDLE_POLL_S = 60.0  # how often an idle server asks for its assignment
 LINGER_S = 1.0  # events gathered between two sends, unless a full batch is waiting
 INGEST_PATH = "/v1/events"
 ASSIGNMENT_PATH = "/v1/assignment"
-_STOP = object()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,32 +89,47 @@ class Exporter:
         self._token = token
         self.identity = identity
         self.sent = 0
-        self.dropped = 0  # handed over while the hand-over was full
+        self.dropped = 0  # events that could not be queued (the queue's file unusable)
         self.retries = 0
         self._outbox_path = outbox_path
         self._limit = limit
         self._tenant_of = tenant_of
         self._on_assignment = on_assignment
         self._assignment: Assignment | None = None
-        self._handover: queue.Queue[object] = queue.Queue(maxsize=HANDOVER_LIMIT)
+        self._writer_outbox: Outbox | None = None  # the writer thread's own connection to the queue
+        self._wake = threading.Event()  # set when events are queued
+        self._stopping = threading.Event()
         self.outbox: Outbox | None = None
         self._thread = threading.Thread(target=self._run, name="splice-export", daemon=True)
         self._thread.start()
 
     def submit(self, events: Iterable[Event]) -> None:
-        """Hand ``events`` to the exporter's thread; never blocks (counts and drops when it is behind)."""
+        """Queue ``events`` on disk (called on the writer thread, never on the completion path)."""
         tenant = self._tenant_of()
-        for event in events:
-            try:
-                self._handover.put_nowait(self._record(event, tenant))
-            except queue.Full:
-                self.dropped += 1
+        records = [self._record(event, tenant) for event in events]
+        if not records:
+            return
+        try:
+            if self._writer_outbox is None:
+                self._writer_outbox = Outbox(self._outbox_path, self._limit)
+            dropped = self._writer_outbox.put(records)
+        except (sqlite3.Error, OSError) as exc:
+            self.dropped += len(records)
+            log.warning("export_queue_failed", path=str(self._outbox_path), error=f"{type(exc).__name__}: {exc}",
+                        lost=len(records))
+            return
+        if dropped:
+            log.warning("export_queue_full", dropped=dropped, limit=self._limit)
+        self._wake.set()
 
     def close(self, timeout: float = 1.0) -> None:
-        """Queue what was handed over and stop; what is unsent stays on disk for the next server."""
-        with contextlib.suppress(queue.Full):
-            self._handover.put(_STOP, timeout=timeout)
+        """Stop sending; what is unsent is on disk already, for the next server on this data directory."""
+        self._stopping.set()
+        self._wake.set()
         self._thread.join(timeout)
+        if self._writer_outbox is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer_outbox.close()
 
     def _record(self, event: Event, tenant: str) -> dict[str, Any]:
         record = event.as_dict()
@@ -148,7 +160,6 @@ class Exporter:
             log.exception("export_failed")
         finally:
             with contextlib.suppress(sqlite3.Error):
-                self._drain(self.outbox, wait=0.0)
                 self.outbox.close()
 
     def _loop(self, outbox: Outbox) -> None:
@@ -156,7 +167,7 @@ class Exporter:
         batch_limit = BATCH_LIMIT
         next_poll = time.monotonic() + IDLE_POLL_S
         while True:
-            if self._drain(outbox, wait, until_first=wait == IDLE_POLL_S):
+            if self._wait(wait, until_queued=wait == IDLE_POLL_S):
                 return
             if time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + IDLE_POLL_S
@@ -181,33 +192,14 @@ class Exporter:
             # one request a second however often its writer hands events over.
             wait = LINGER_S if outcome == "sent" and len(batch) < batch_limit else 0.0
 
-    def _drain(self, outbox: Outbox, wait: float, *, until_first: bool = False) -> bool:
-        """Queue what is handed over for ``wait`` s (``until_first``: until something comes); True: stop."""
-        records: list[dict[str, Any]] = []
-        stop = False
-        deadline = time.monotonic() + wait
-        while not stop:
-            remaining = deadline - time.monotonic()
-            if records and (until_first or len(records) >= BATCH_LIMIT):
-                remaining = 0.0
-            try:
-                item = self._handover.get(timeout=remaining) if remaining > 0 else self._handover.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                stop = True
-            elif isinstance(item, dict):
-                records.append(item)
-            if len(records) >= BATCH_LIMIT:
-                self._put(outbox, records)
-                records = []
-        self._put(outbox, records)
-        return stop
-
-    def _put(self, outbox: Outbox, records: list[dict[str, Any]]) -> None:
-        dropped = outbox.put(records)
-        if dropped:
-            log.warning("export_queue_full", dropped=dropped, total_dropped=outbox.counter("dropped"))
+    def _wait(self, seconds: float, *, until_queued: bool) -> bool:
+        """Wait ``seconds`` (``until_queued``: or until events are queued); True when told to stop."""
+        if until_queued:
+            self._wake.wait(seconds)
+            self._wake.clear()
+        elif seconds > 0:
+            self._stopping.wait(seconds)
+        return self._stopping.is_set()
 
     def _send(self, outbox: Outbox, batch: list[Queued]) -> str:
         """POST ``batch``; "sent", "partial" (duplicates removed), "split", "dropped" or "retry"."""
