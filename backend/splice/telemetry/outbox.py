@@ -60,10 +60,21 @@ class Outbox:
         self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                     check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        for statement in _SCHEMA:
-            self.conn.execute(statement)
+        # Switching to WAL and creating the tables can meet "database is locked" at once, without the busy
+        # timeout, when another connection (the writer thread's, another server's) opens the file too.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                for statement in _SCHEMA:
+                    self.conn.execute(statement)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self.conn.close()
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         """Close the file; claimed rows go back to the queue for the next server."""
