@@ -379,6 +379,7 @@ class TelemetryRecorder:
     def _submit(self, item: Event | TextRecord) -> None:
         if self.writer is None:
             self.writer = self._writer_factory(self.settings)
+            self._start_export()
         self.writer.submit(item)
 
     def _event(self, suggestion: _Suggestion, kind: str) -> Event:
