@@ -94,6 +94,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_.\-]{16,256}")
 def _http_url(value: str) -> bool:
     parsed = urllib.parse.urlsplit(value)
     return (parsed.scheme in ("http", "https") and bool(parsed.hostname) and not parsed.username
+            and parsed.port != 0  # reading the port raises ValueError when it is out of range
             and not any(c.isspace() for c in value) and not parsed.query and not parsed.fragment)
 
 
