@@ -321,28 +321,42 @@ async def _fold(conn: psycopg.AsyncConnection[Any], org_id: int, events: Sequenc
     rollup = Rollup()
     rollup.fold(sorted(events, key=lambda e: e["ts_ms"]), prior)
     teams = await _teams(conn, org_id)
-    async with conn.cursor() as cur:
-        if rollup.accepts:
-            day = dt.datetime.now(dt.UTC).date()
-            await cur.executemany(
-                "INSERT INTO accepts VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (org_id, completion_id) DO UPDATE "
-                "SET accepted_length = EXCLUDED.accepted_length, kind = EXCLUDED.kind, "
-                "splice_chars = EXCLUDED.splice_chars",
-                [(org_id, cid, day, a.accepted_length, a.kind, a.splice_chars)
-                 for cid, a in sorted(rollup.accepts.items())])
-        # Sorted, so two batches touching the same rows lock them in one order and cannot deadlock.
-        updates = ", ".join(f"{c} = daily.{c} + EXCLUDED.{c}" for c in COUNTERS)
-        await cur.executemany(
-            f"INSERT INTO daily (org_id, day, dimension, value, {', '.join(COUNTERS)}) "
-            f"VALUES ({', '.join(['%s'] * (4 + len(COUNTERS)))}) "
-            f"ON CONFLICT (org_id, dimension, day, value) DO UPDATE SET {updates}",
-            [(org_id, *key, *values) for key, values in sorted(rollup.daily(teams).items())])
-        if rollup.latency:
-            await cur.executemany(
-                "INSERT INTO latency VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (org_id, day, engine, language, stage, bucket) "
-                "DO UPDATE SET count = latency.count + EXCLUDED.count",
-                [(org_id, *key, count) for key, count in sorted(rollup.latency.items())])
+    if rollup.accepts:
+        day = dt.datetime.now(dt.UTC).date()
+        accepts = sorted(rollup.accepts.items())
+        await _upsert(conn, "accepts", {
+            "org_id": ("int", [org_id] * len(accepts)), "completion_id": ("text", [cid for cid, _ in accepts]),
+            "day": ("date", [day] * len(accepts)),
+            "accepted_length": ("int", [a.accepted_length for _, a in accepts]),
+            "kind": ("text", [a.kind for _, a in accepts]),
+            "splice_chars": ("int", [a.splice_chars for _, a in accepts]),
+        }, "(org_id, completion_id)", "accepted_length = EXCLUDED.accepted_length, kind = EXCLUDED.kind, "
+                                      "splice_chars = EXCLUDED.splice_chars")
+    # Sorted, so two batches touching the same rows lock them in one order and cannot deadlock.
+    daily = sorted(rollup.daily(teams).items())
+    await _upsert(conn, "daily", {
+        "org_id": ("int", [org_id] * len(daily)), "day": ("date", [k[0] for k, _ in daily]),
+        "dimension": ("text", [k[1] for k, _ in daily]), "value": ("text", [k[2] for k, _ in daily]),
+        **{c: ("bigint", [v[i] for _, v in daily]) for i, c in enumerate(COUNTERS)},
+    }, "(org_id, dimension, day, value)", ", ".join(f"{c} = daily.{c} + EXCLUDED.{c}" for c in COUNTERS))
+    if rollup.latency:
+        latency = sorted(rollup.latency.items())
+        await _upsert(conn, "latency", {
+            "org_id": ("int", [org_id] * len(latency)),
+            **{name: (kind, [k[i] for k, _ in latency]) for i, (name, kind) in enumerate(
+                (("day", "date"), ("engine", "text"), ("language", "text"), ("stage", "text"), ("bucket", "int")))},
+            "count": ("bigint", [count for _, count in latency]),
+        }, "(org_id, day, engine, language, stage, bucket)", "count = latency.count + EXCLUDED.count")
+
+
+async def _upsert(conn: psycopg.AsyncConnection[Any], table: str, columns: dict[str, tuple[str, list[Any]]],
+                  conflict: str, update: str) -> None:
+    """Insert or update many rows in one statement (arrays unnested), rather than one statement a row."""
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%s::{kind}[]" for kind, _ in columns.values())
+    await conn.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+                       f"ON CONFLICT {conflict} DO UPDATE SET {update}",
+                       [values for _, values in columns.values()])
 
 
 async def _teams(conn: psycopg.AsyncConnection[Any], org_id: int) -> Callable[[str, str], str]:
