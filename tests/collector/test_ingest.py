@@ -3,13 +3,14 @@ stores a good batch exactly once."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from typing import Any
 
 import psycopg
 
-from .support import Collector, request
+from .support import SPLICE, Collector, request
 
 
 def _event(kind: str = "suggested", **fields: Any) -> dict[str, Any]:
@@ -74,3 +75,19 @@ def test_malformed_batches_are_refused_with_the_reason(collector: Collector) -> 
     assert _stored(collector) == 0
     # The service lives on after all of that.
     assert _post(collector, {"events": [_event()]})[0] == 200
+
+
+def test_the_terminal_report_prints_the_dashboards_figures(collector: Collector) -> None:
+    completion = uuid.uuid4().hex
+    batch = {"events": [_event(timings_ms={"total": 4.0}), _event("shown", completion_id=completion),
+                        _event("accepted", completion_id=completion, accepted_length=9, splice_chars=9)]}
+    assert _post(collector, batch)[0] == 200
+    done = subprocess.run([*SPLICE, "report", "--collector", collector.url, "--admin-token", collector.admin_token],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    python_row = next(line for line in done.stdout.splitlines() if line.startswith("python"))
+    assert python_row.split()[1:4] == ["1", "1", "1"] and "100.0% (n=1) (too few to trust)" in python_row
+    assert "latency by stage" in done.stdout
+    refused = subprocess.run([*SPLICE, "report", "--collector", collector.url, "--admin-token", "wrong"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "401" in refused.stderr
