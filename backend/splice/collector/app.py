@@ -94,7 +94,9 @@ async def ingest(request: Request, org: Org) -> Response:
     state = request.app.state
     try:
         batch = parsed_batch(await _read_body(request), state.retention_days)
-        await state.database.ingest(org, batch["events"])
+        backend = batch.get("backend") or {}
+        assigned = await state.database.ingest(org, batch["events"],
+                                               (backend.get("user", ""), backend.get("repository", "")))
     except BatchRefused as exc:
         return error(exc.status, exc.message)
     except ClientDisconnect:
@@ -102,9 +104,6 @@ async def ingest(request: Request, org: Org) -> Response:
     except Duplicates as exc:
         return error(409, f"replayed batch: {len(exc.ids)} event id(s) already stored; nothing stored",
                      duplicates=exc.ids)
-    backend = batch.get("backend") or {}
-    async with state.database.pool.connection() as conn:
-        assigned = await workflow.assignment(conn, org.id, backend.get("user", ""), backend.get("repository", ""))
     return JSONResponse({"stored": len(batch["events"]), "assignment": assigned})
 
 

@@ -12,8 +12,8 @@ triggers, no stored procedures.
 * A batch is one transaction: events, roll-ups and accepts commit together or not at all, so a reply of
   200 means stored, and anything else means nothing was (PostgreSQL restarted mid-batch included).
 * The dashboard reads ``daily``: counters per day, dimension (language, repository, team, ...) and value,
-  added to in each batch's transaction. A team is the one mapped when the batch arrived; remapping a
-  team changes the figures from then on, not the past.
+  added to in each batch's transaction. A team is the one mapped when the batch arrived (the mapping is
+  read again every 30 s); remapping a team changes the figures from then on, not the past.
 * A batch holding an event already stored is refused whole (409, with the stored ids), so a replay
   stores nothing; the backend removes those ids and sends the rest.
 * Migrations are numbered, applied under an advisory lock and recorded, so running them again (a second
@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from splice.collector import workflow
 from splice.collector.rollup import COUNTERS, PriorAccept, Rollup, accept_ids
 
 _LOCK_MIGRATE = 7301
@@ -41,6 +43,7 @@ DEFAULT_RETENTION_DAYS = 400
 # A request waits this long for a connection before answering 503: shorter than a backend's send timeout,
 # so a database that is down is a quick refusal, retried, rather than a hung request.
 POOL_WAIT_S = 5.0
+CACHE_S = 30.0  # how long a token's organization and a team mapping are kept before they are read again
 
 EVENT_COLUMNS = (
     "kind", "session", "request_id", "completion_id", "language", "engine", "fallback", "length_chars",
@@ -220,6 +223,9 @@ class Database:
         self.pool = AsyncConnectionPool(conninfo, min_size=min_size, max_size=max_size, open=False,
                                         check=AsyncConnectionPool.check_connection, timeout=POOL_WAIT_S)
         self._months: set[dt.date] = set()
+        # Read on every request, changed rarely: kept for a while rather than asked for each batch.
+        self._orgs: dict[tuple[str, bool], tuple[Org, float]] = {}
+        self._teams: dict[int, tuple[Callable[[str, str], str], float]] = {}
 
     async def open(self) -> None:
         """Open the pool (the schema must have been migrated)."""
@@ -231,15 +237,24 @@ class Database:
 
     async def org_of(self, token: str, *, admin: bool = False) -> Org | None:
         """The organization ``token`` belongs to (as an ingest or an admin token), or None."""
+        digest = token_digest(token)
+        cached = self._orgs.get((digest, admin))
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         column = "admin_token_sha256" if admin else "ingest_token_sha256"
         async with self.pool.connection() as conn:
-            cur = await conn.execute(f"SELECT id, name FROM orgs WHERE {column} = %s",
-                                     (token_digest(token),))
+            cur = await conn.execute(f"SELECT id, name FROM orgs WHERE {column} = %s", (digest,))
             row = await cur.fetchone()
-        return Org(row[0], row[1]) if row else None
+        if row is None:
+            return None
+        org = Org(row[0], row[1])
+        self._orgs[(digest, admin)] = (org, time.monotonic() + CACHE_S)
+        return org
 
-    async def ingest(self, org: Org, events: Sequence[Mapping[str, Any]]) -> None:
-        """Store ``events`` and their roll-ups in one transaction; Duplicates when any was stored before."""
+    async def ingest(self, org: Org, events: Sequence[Mapping[str, Any]],
+                     backend: tuple[str, str]) -> dict[str, Any] | None:
+        """Store ``events`` and their roll-ups in one transaction (Duplicates when any was stored before);
+        then the assignment of ``backend`` (user, repository), on the same connection."""
         times = [dt.datetime.fromtimestamp(e["ts_ms"] / 1000, tz=dt.UTC) for e in events]
         missing = [t for t in times if _month(t) not in self._months]
         async with self.pool.connection() as conn:
@@ -252,7 +267,14 @@ class Database:
                 stored = await _insert_events(conn, org.id, events, times)
                 if len(stored) < len(events):
                     raise Duplicates(sorted({str(e["id"]) for e in events} - stored))
-                await _fold(conn, org.id, events)
+                await _fold(conn, org.id, events, await self._team_of(conn, org.id))
+            return await workflow.assignment(conn, org.id, *backend)
+
+    async def _team_of(self, conn: psycopg.AsyncConnection[Any], org_id: int) -> Callable[[str, str], str]:
+        cached = self._teams.get(org_id)
+        if cached is None or cached[1] <= time.monotonic():
+            cached = self._teams[org_id] = (await _teams(conn, org_id), time.monotonic() + CACHE_S)
+        return cached[0]
 
     async def retain(self, days: int) -> int:
         """Drop what is older than ``days`` days: whole monthly partitions, roll-ups and accepts."""
@@ -310,7 +332,8 @@ async def _insert_events(conn: psycopg.AsyncConnection[Any], org_id: int, events
     return {row[0].hex for row in await cur.fetchall()}
 
 
-async def _fold(conn: psycopg.AsyncConnection[Any], org_id: int, events: Sequence[Mapping[str, Any]]) -> None:
+async def _fold(conn: psycopg.AsyncConnection[Any], org_id: int, events: Sequence[Mapping[str, Any]],
+                teams: Callable[[str, str], str]) -> None:
     """Add the batch to the roll-ups, reading (and locking) the stored accepts of its suggestions."""
     ids = accept_ids(events)
     prior: dict[str, PriorAccept] = {}
@@ -320,7 +343,6 @@ async def _fold(conn: psycopg.AsyncConnection[Any], org_id: int, events: Sequenc
         prior = {row[0]: PriorAccept(row[1], row[2], row[3]) for row in await cur.fetchall()}
     rollup = Rollup()
     rollup.fold(sorted(events, key=lambda e: e["ts_ms"]), prior)
-    teams = await _teams(conn, org_id)
     if rollup.accepts:
         day = dt.datetime.now(dt.UTC).date()
         accepts = sorted(rollup.accepts.items())

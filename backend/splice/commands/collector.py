@@ -22,10 +22,14 @@ from splice.commands import arguments
 DEFAULT_PORT = 8470
 
 
+class _UsageError(Exception):
+    """A value the command cannot use (exit code 2)."""
+
+
 def _database(args: argparse.Namespace) -> str:
     url = args.database or os.environ.get("SPLICE_COLLECTOR_DATABASE", "")
     if not url:
-        raise SystemExit("splice: a PostgreSQL connection string is needed: --database or SPLICE_COLLECTOR_DATABASE")
+        raise _UsageError("a PostgreSQL connection string is needed: --database or SPLICE_COLLECTOR_DATABASE")
     return str(url)
 
 
@@ -65,7 +69,7 @@ async def _server_side(args: argparse.Namespace) -> int:
 def _manifests(artifacts: Path, tenant: str) -> list[dict[str, Any]]:
     versions = artifacts / tenant / "versions"
     if not versions.is_dir():
-        raise SystemExit(f"splice: no versions of {tenant} under {artifacts} (splice customize --out)")
+        raise _UsageError(f"no versions of {tenant} under {artifacts} (splice customize --out)")
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(versions.glob("v*/manifest.json"))]
 
 
@@ -105,15 +109,21 @@ async def _admin_side(args: argparse.Namespace) -> int:
 
 async def run(args: argparse.Namespace) -> int:
     """Run the chosen action."""
-    if args.action == "serve":
-        return await _serve(args)
-    if args.action in ("migrate", "add-org", "set-team"):
-        try:
+    import psycopg  # noqa: PLC0415 - only the server-side actions need it
+
+    try:
+        if args.action == "serve":
+            return await _serve(args)
+        if args.action in ("migrate", "add-org", "set-team"):
             return await _server_side(args)
-        except Exception as exc:  # psycopg's errors and a name already taken: one line, not a traceback
-            sys.stderr.write(f"splice: {type(exc).__name__}: {str(exc).strip()}\n")
-            return 1
-    return await _admin_side(args)
+        return await _admin_side(args)
+    except _UsageError as exc:
+        sys.stderr.write(f"splice: {exc}\n")
+        return 2
+    except (psycopg.Error, LookupError, OSError) as exc:  # an unreachable database, a name taken or unknown
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"splice: {type(exc).__name__}: {message}\n")
+        return 1
 
 
 def _server_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
