@@ -15,7 +15,7 @@ import psycopg
 from .support import ROOT, SPLICE, Collector, wait_for
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from rawpipe import RawServer  # noqa: E402 - the e2e tests' byte-level client
+from rawpipe import RawServer
 
 DOC = "def total(values):\n    result = 0\n    for value in values:\n        result += value\n    return result\n\n" \
       "def mean(values):\n    result = 0\n    for value in values:\n        "
