@@ -10,6 +10,9 @@ rows in the batch's transaction. The figures mean what :mod:`splice.telemetry.me
 * accepted / partially accepted: per suggestion, once, by its largest accepted length. A suggestion
   accepted in steps sends several events, so the fold is given the suggestion's previous best
   (:class:`PriorAccept`, kept in the database) and adds only the difference;
+* rejected: ``rejected`` events. Unlike the local report, a suggestion rejected by inference (a timeout,
+  say) and accepted afterwards stays counted as rejected too: the two events may arrive in different
+  batches, and this counter is not shown as a rate;
 * Splice's characters (of those accepts), typed characters, and per checkpoint the accepts checked,
   the characters retained and the characters they were measured against.
 
