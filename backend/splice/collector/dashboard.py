@@ -162,7 +162,9 @@ def dashboard_page(org: str, figures: dict[str, Any]) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Splice — {html.escape(org)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>Splice adoption — {html.escape(org)}</h1>"
             f"<p>The last {figures['since_days']} days (from {figures['from']}, UTC). Rates below "
-            f"{min_sample} samples are marked too few to trust.</p>{body}</body></html>")
+            f"{min_sample} samples are marked too few to trust. Show the last "
+            + ", ".join(f'<a href="/dashboard?days={d}">{d} days</a>' for d in (1, 7, 30, 90, 365))
+            + f".</p>{body}</body></html>")
 
 
 def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
