@@ -33,6 +33,7 @@ OTHER_VARIABLES = frozenset({
     "SPLICE_SERVER_CMD",  # the server command of the editor-client tests and benchmarks
     "SPLICE_SOURCE",  # the backend source the CPU Triton model loads
     "SPLICE_COLLECTOR_DATABASE",  # `splice collector`: the PostgreSQL connection string
+    "SPLICE_COLLECTOR_RETENTION_DAYS", "SPLICE_COLLECTOR_POOL_SIZE",  # `splice collector serve --workers`
     "SPLICE_ADMIN_TOKEN",  # `splice collector` and `splice report --collector`: an organization's admin token
 })
 

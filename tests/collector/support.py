@@ -75,8 +75,9 @@ def request(url: str, token: str, method: str = "GET", body: bytes | dict[str, A
 class CollectorProcess:
     """``splice collector serve`` on a loopback port, started and stopped (or killed) by the test."""
 
-    def __init__(self, conninfo: str, log_path: Path, port: int | None = None) -> None:
+    def __init__(self, conninfo: str, log_path: Path, port: int | None = None, workers: int = 1) -> None:
         self.conninfo = conninfo
+        self.workers = workers
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -90,7 +91,8 @@ class CollectorProcess:
         """Start it and wait until it answers its health check."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [*SPLICE, "collector", "serve", "--database", self.conninfo, "--port", str(self.port)],
+            [*SPLICE, "collector", "serve", "--database", self.conninfo, "--port", str(self.port),
+             "--workers", str(self.workers)],
             stdout=log, stderr=log, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         wait_for(self._healthy, 60, f"the collector on {self.url} (log: {self.log_path})")
 

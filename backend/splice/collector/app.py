@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -271,3 +272,11 @@ def create_app(conninfo: str, *, retention_days: int, pool_size: int = 8) -> Sta
     app.state.database = database
     app.state.retention_days = retention_days
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The application as ``splice collector serve --workers N`` starts it in each worker process, from
+    the settings the command put in the environment."""
+    return create_app(os.environ["SPLICE_COLLECTOR_DATABASE"],
+                      retention_days=int(os.environ.get("SPLICE_COLLECTOR_RETENTION_DAYS", "400")),
+                      pool_size=int(os.environ.get("SPLICE_COLLECTOR_POOL_SIZE", "8")))

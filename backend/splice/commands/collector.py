@@ -42,6 +42,15 @@ async def _serve(args: argparse.Namespace) -> int:
     conninfo = _database(args)
     ran = migrate(conninfo)
     sys.stderr.write(f"splice: schema up to date ({ran} migration(s) applied)\n")
+    if args.workers > 1:
+        # Worker processes build the application themselves, from these variables.
+        os.environ.update(SPLICE_COLLECTOR_DATABASE=conninfo, SPLICE_COLLECTOR_RETENTION_DAYS=str(args.retention_days),
+                          SPLICE_COLLECTOR_POOL_SIZE=str(args.pool_size))
+        # The supervisor is synchronous and must own the main thread's signals: it blocks this loop, which
+        # has nothing else to do.
+        uvicorn.run("splice.collector.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+        return 0
     app = create_app(conninfo, retention_days=args.retention_days, pool_size=args.pool_size)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=5)
@@ -153,7 +162,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=arguments.integer(1), default=DEFAULT_PORT)
     serve.add_argument("--retention-days", type=arguments.integer(1), default=400, metavar="DAYS")
-    serve.add_argument("--pool-size", type=arguments.integer(1), default=8, help="database connections")
+    serve.add_argument("--pool-size", type=arguments.integer(1), default=8, help="database connections per worker")
+    serve.add_argument("--workers", type=arguments.integer(1), default=1, help="worker processes (one per core)")
     _server_parser(actions, "migrate", "apply the schema's migrations (running it again does nothing)")
     org = _server_parser(actions, "add-org", "create an organization and print its ingest and admin tokens")
     org.add_argument("name")
