@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ OTHER_VARIABLES = frozenset({
     "SPLICE_ARTIFACTS_ROOT",  # the CPU Triton model's artifacts root
     "SPLICE_SERVER_CMD",  # the server command of the editor-client tests and benchmarks
     "SPLICE_SOURCE",  # the backend source the CPU Triton model loads
+    "SPLICE_COLLECTOR_DATABASE",  # `splice collector`: the PostgreSQL connection string
+    "SPLICE_COLLECTOR_RETENTION_DAYS", "SPLICE_COLLECTOR_POOL_SIZE",  # `splice collector serve --workers`
+    "SPLICE_ADMIN_TOKEN",  # `splice collector` and `splice report --collector`: an organization's admin token
 })
 
 
@@ -91,6 +95,14 @@ def _triton_url(value: str) -> bool:
         return _host_port(value[len("dns:///"):])
     parts = value.split(",")
     return all(_host_port(part) for part in parts) and len(set(parts)) == len(parts)
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-]{16,256}")
+
+
+def _http_url(value: str) -> bool:
+    parsed = urllib.parse.urlsplit(value)
+    return (parsed.scheme in ("http", "https") and bool(parsed.hostname) and not parsed.username
+            and parsed.port != 0  # reading the port raises ValueError when it is out of range
+            and not any(c.isspace() for c in value) and not parsed.query and not parsed.fragment)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +147,10 @@ class Settings:
     # Set by `splice eval --via stdio` only: the hidden lines of the run (a JSON file). Every engine request
     # is checked against it, and the repository index holds nothing but the masked copies on disk.
     evaluation_guard: str = ""
+    collector_url: str = ""  # the organization's collector (http or https); "" exports nothing
+    collector_token: str = ""  # the organization's ingest token for the collector
+    collector_queue_events: int = 100_000  # events kept on disk while the collector is unreachable
+    collector_user: str = ""  # the name events are exported under; "" is the operating system's user name
 
 
 # Per field: (check, what a valid value looks like).
@@ -170,6 +186,11 @@ _RULES: dict[str, tuple[Any, str]] = {
     "telemetry_max_mb": (lambda v: 1 <= v <= 65536, "an integer from 1 to 65536"),
     "data_dir": (lambda v: directory(v) is not None, "a directory path"),
     "evaluation_guard": (lambda v: v == "" or directory(v) is not None, "a file path"),
+    "collector_url": (lambda v: v == "" or _http_url(v), "an http:// or https:// URL"),
+    "collector_token": (lambda v: v == "" or _TOKEN.fullmatch(v) is not None,
+                        "a token of 16 to 256 letters, digits, '-', '_' or '.'"),
+    "collector_queue_events": (lambda v: 1000 <= v <= 10_000_000, "an integer from 1000 to 10000000"),
+    "collector_user": (lambda v: len(v) <= 128 and v.isprintable(), "a printable name of at most 128 characters"),
 }
 
 # Spellings of a boolean accepted from environment variables.
@@ -236,6 +257,8 @@ def merge(base: Settings, raw: Mapping[str, Any], *, source: str, from_env: bool
     settings = dataclasses.replace(base, **updates)
     if settings.engine == "triton" and not settings.triton_url:
         problems.append(f"{source}: engine 'triton' needs tritonUrl; the embedded engine serves until it is set")
+    if settings.collector_url and not settings.collector_token:
+        problems.append(f"{source}: collectorUrl needs collectorToken; nothing is exported until it is set")
     if settings.prefix_share + settings.suffix_share > 0.95:
         problems.append(f"{source}: prefixShare + suffixShare must leave room for snippets; keeping defaults")
         settings = dataclasses.replace(settings, prefix_share=Settings.prefix_share, suffix_share=Settings.suffix_share)

@@ -8,6 +8,7 @@ output paths are checked before the database is read, so a path that cannot be w
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -47,8 +48,26 @@ def open_recorded(args: argparse.Namespace) -> Store | None:
         return None
 
 
+def collector_report(args: argparse.Namespace) -> int:
+    """Print the organization's figures from the collector at ``--collector`` (the dashboard's tables)."""
+    from splice.collector import client  # noqa: PLC0415 - keeps `splice --help` fast
+    from splice.collector.dashboard import terminal_report  # noqa: PLC0415
+
+    days = max(1, math.ceil(args.since)) if args.since else 30
+    try:
+        figures = client.call(args.collector, client.admin_token(args.admin_token), "GET", "/v1/figures",
+                              query={"days": days})
+    except client.CollectorError as exc:
+        sys.stderr.write(f"splice: {exc}\n")
+        return 1
+    sys.stdout.write(terminal_report(figures))
+    return 0
+
+
 async def run(args: argparse.Namespace) -> int:
     """Compute and print (and write) the report."""
+    if args.collector:
+        return collector_report(args)
     from splice.telemetry.report import html_report, text_report  # noqa: PLC0415 - keeps `splice --help` fast
 
     for option, path in (("--html", args.html), ("--export", args.export)):
@@ -89,5 +108,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     report.add_argument("--since", type=arguments.days, default=None, metavar="DAYS", help="only the last DAYS days")
     report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML dashboard")
     report.add_argument("--export", metavar="OUT", help="write the events as JSON lines to OUT ('-': stdout) instead")
+    report.add_argument("--collector", metavar="URL", help="the organization's figures from its collector instead "
+                                                           "(--since rounds up to whole days; default 30)")
+    report.add_argument("--admin-token", help="the organization's admin token (default: SPLICE_ADMIN_TOKEN)")
     report.add_argument("--data-dir", type=Path, metavar="DIR", help="telemetry directory (default: SPLICE_DATA_DIR "
                                                                      "or the user data directory)")

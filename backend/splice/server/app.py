@@ -38,6 +38,8 @@ from splice.telemetry.recorder import TelemetryRecorder
 if TYPE_CHECKING:
     from splice.context.tokens import TokenCounter
     from splice.pipeline import CompletionInput, CompletionPipeline, CompletionResult
+    from splice.pipeline import CompletionPipeline
+    from splice.telemetry.export import Assignment
 
 log = get_logger()
 
@@ -127,6 +129,7 @@ class LanguageServer:
         self.encoding = encoding
         self.configure(field(params, "initializationOptions", optional=True), source="initializationOptions")
         self.root = _workspace_root(params)
+        self.telemetry.workspace = self.root
         self.retrieval.work_done_progress = bool(
             (params.get("capabilities") or {}).get("window", {}).get("workDoneProgress"))
         self.initialized = True
@@ -143,6 +146,12 @@ class LanguageServer:
         creating it is the slowest part of start-up and the editor waits for that reply."""
         self.ensure_engine()
         self.retrieval.start()
+        loop = asyncio.get_running_loop()
+
+        def assigned(assignment: Assignment) -> None:  # on the exporter's thread
+            loop.call_soon_threadsafe(self.assign, assignment)
+
+        self.telemetry.on_assignment = assigned
         self.telemetry.start_timer()
         queued, self._queued_messages = self._queued_messages, []
         for kind, message in queued:
@@ -200,6 +209,16 @@ class LanguageServer:
                     asyncio.get_running_loop().create_task(old.aclose())
             else:
                 self._build_pipeline()
+
+    def assign(self, assignment: Assignment) -> None:
+        """Take the tenant and task id the organization's collector assigns (none assigned: keep our own)."""
+        if not assignment.tenant:
+            return
+        raw: dict[str, Any] = {"tenant": assignment.tenant}
+        if assignment.task_id is not None:
+            ids = {**config.tenant_task_ids(self.settings), assignment.tenant: assignment.task_id}
+            raw["tenantTaskIds"] = ",".join(f"{name}={number}" for name, number in ids.items())
+        self.configure(raw, source="collector")
 
     def ensure_engine(self) -> None:
         """Start the engine if it is not running yet (a client may skip ``initialized``)."""

@@ -25,6 +25,7 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from splice.config import Settings
@@ -36,6 +37,7 @@ from splice.telemetry.retention import TrackedSuggestion
 
 if TYPE_CHECKING:
     from splice.pipeline import CompletionResult
+    from splice.telemetry.export import Assignment
     from splice.telemetry.writer import TelemetryWriter
 
 log = get_logger()
@@ -135,6 +137,9 @@ class TelemetryRecorder:
         self._typing: dict[str, _Typing] = {}
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
+        self.workspace: str | None = None  # the workspace root, the repository events are exported under
+        # Called on the exporter's thread when the collector assigns another customization.
+        self.on_assignment: Callable[[Assignment], None] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -323,6 +328,22 @@ class TelemetryRecorder:
             self._timer = asyncio.get_running_loop().create_task(self._tick())
         if self.enabled and self.writer is None:
             self.writer = self._writer_factory(self.settings)
+            self._start_export()
+
+    def _start_export(self) -> None:
+        """Forward events to the organization's collector when one is configured (read once, at start)."""
+        if self.writer is None or not (self.settings.collector_url and self.settings.collector_token):
+            return
+        from splice.telemetry.export import Exporter, Identity, default_user, outbox_path  # noqa: PLC0415
+
+        identity = Identity(user=self.settings.collector_user or default_user(),
+                            repository=Path(self.workspace).name if self.workspace else "")
+        self.writer.exporter = Exporter(
+            self.settings.collector_url, self.settings.collector_token, outbox_path(self.writer.path),
+            self.settings.collector_queue_events, identity, tenant_of=lambda: self.settings.tenant,
+            on_assignment=self.on_assignment)
+        log.info("telemetry_export", url=self.settings.collector_url, user=identity.user,
+                 repository=identity.repository)
 
     async def _tick(self) -> None:
         while True:
@@ -358,6 +379,7 @@ class TelemetryRecorder:
     def _submit(self, item: Event | TextRecord) -> None:
         if self.writer is None:
             self.writer = self._writer_factory(self.settings)
+            self._start_export()
         self.writer.submit(item)
 
     def _event(self, suggestion: _Suggestion, kind: str) -> Event:

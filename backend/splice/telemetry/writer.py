@@ -20,11 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from splice.logging import get_logger
 from splice.retrieval.secrets import redact
 from splice.telemetry.events import Event, TextRecord
 from splice.telemetry.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from splice.telemetry.export import Exporter
 
 log = get_logger()
 
@@ -47,6 +51,7 @@ class TelemetryWriter:
         self.failures = 0
         self.written = 0
         self.rejected = 0  # records dropped because they could not be stored
+        self.exporter: Exporter | None = None  # forwards each batch's events to the organization's collector
         self._opener = opener
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_limit)
         self._store: Store | None = None
@@ -109,10 +114,14 @@ class TelemetryWriter:
                     waiter.set()
         if self._store is not None:
             self._store.close()
+        if self.exporter is not None:
+            self.exporter.close()
 
     def _write(self, batch: list[Event | TextRecord]) -> None:
         if not batch:
             return
+        if self.exporter is not None:  # before the local store, whose failures must not hold the export back
+            self.exporter.submit(b for b in batch if isinstance(b, Event))
         store = self._ensure_store()
         if store is None:
             self.dropped += len(batch)
