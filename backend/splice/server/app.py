@@ -38,7 +38,6 @@ from splice.telemetry.recorder import TelemetryRecorder
 if TYPE_CHECKING:
     from splice.context.tokens import TokenCounter
     from splice.pipeline import CompletionInput, CompletionPipeline, CompletionResult
-    from splice.pipeline import CompletionPipeline
     from splice.telemetry.export import Assignment
 
 log = get_logger()
