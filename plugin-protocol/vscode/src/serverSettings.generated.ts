@@ -29,6 +29,10 @@ export const SERVER_SETTINGS = {
   telemetryStoreText: false,
   telemetryMaxMb: 64,
   dataDir: "",
+  collectorUrl: "",
+  collectorToken: "",
+  collectorQueueEvents: 100000,
+  collectorUser: "",
 } as const;
 
 export type ServerSettingName = keyof typeof SERVER_SETTINGS;
