@@ -29,6 +29,9 @@ export const SERVER_SETTINGS = {
   telemetryStoreText: false,
   telemetryMaxMb: 64,
   dataDir: "",
+  neuralModel: "",
+  neuralAdapter: "",
+  neuralThreads: 2,
 } as const;
 
 export type ServerSettingName = keyof typeof SERVER_SETTINGS;
