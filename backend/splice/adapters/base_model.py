@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ def load_model(path: Path, template: FimTemplate) -> LoadedModel:
     Raises FileNotFoundError or ValueError with a message a person can act on."""
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    # Their deprecation notes and peft's remark on a base without config.json are for their developers.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    warnings.filterwarnings("ignore", category=UserWarning, module="peft")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local path only: never reach for a model hub
     if not path.exists():
         raise FileNotFoundError(f"model path {path} does not exist")

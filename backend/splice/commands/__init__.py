@@ -7,4 +7,5 @@ imports inside ``run`` so that listing the commands, and ``splice serve`` above 
 from __future__ import annotations
 
 # Order shown in ``splice --help``. A module is added here when its command exists.
-COMMANDS: tuple[str, ...] = ("serve", "complete", "index", "customize", "search", "eval", "report", "replay")
+COMMANDS: tuple[str, ...] = ("serve", "complete", "index", "customize", "search", "eval", "report", "replay",
+                             "train-adapter")
