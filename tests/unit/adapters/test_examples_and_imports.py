@@ -1,0 +1,66 @@
+"""FIM training examples (plain strings), the neural settings, and that torch stays out of the default path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from splice.adapters.examples import fim_examples
+from splice.config import Settings, merge
+from splice.context.templates import template_for
+from splice.workspace import WorkspaceFile
+
+ROOT = Path(__file__).resolve().parents[3]
+FILES = [
+    WorkspaceFile(path="pkg/math_ops.py",
+                  text="def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"),
+    WorkspaceFile(path="pkg/names.py", text="NAMES = ['ada', 'grace']\n\nfor name in NAMES:\n    print(name)\n"),
+]
+
+
+def test_examples_are_psm_prompts_whose_middle_restores_the_file() -> None:
+    template = template_for("starcoder2")
+    examples = fim_examples(FILES, template, seed=3, per_file=6)
+    assert {e.kind for e in examples} == {"line", "span", "block"}
+    for example in examples:
+        head, _, rest = example.prompt.partition(template.prefix)
+        prefix, _, rest = rest.partition(template.suffix)
+        suffix, _, after = rest.partition(template.middle)
+        assert after == "", "the prompt ends with the middle sentinel"
+        assert f"<file_sep>{example.path}\n" in head
+        source = next(f.text for f in FILES if f.path == example.path)
+        assert prefix + example.middle + suffix in source
+
+
+def test_examples_depend_on_the_seed_alone() -> None:
+    template = template_for("starcoder2")
+    assert fim_examples(FILES, template, seed=1) == fim_examples(FILES, template, seed=1)
+    assert fim_examples(FILES, template, seed=1) != fim_examples(FILES, template, seed=2)
+
+
+def test_neural_settings_are_validated() -> None:
+    settings, problems = merge(Settings(), {"engine": "neural", "neuralThreads": 1, "neuralModel": "/m.gguf"},
+                               source="test")
+    assert problems == []
+    assert (settings.engine, settings.neural_threads, settings.neural_model) == ("neural", 1, "/m.gguf")
+    settings, problems = merge(Settings(), {"neuralThreads": 0}, source="test")
+    assert settings.neural_threads == 2
+    assert "neuralThreads" in problems[0]
+
+
+def test_server_and_complete_never_import_torch_unless_the_neural_engine_is_configured() -> None:
+    code = (
+        "import sys\n"
+        "from splice.cli import build_parser\n"
+        "import splice.server.main, splice.commands.complete, splice.pipeline, splice.local\n"
+        "from splice.config import Settings\n"
+        "from splice.engines.factory import create_engine\n"
+        "build_parser()\n"
+        "create_engine(Settings(), None)\n"
+        "create_engine(Settings(engine='triton', triton_url='localhost:1'), None)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT, env={"PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]"
