@@ -141,3 +141,17 @@ def test_splice_complete_is_served_by_the_neural_engine_with_the_adapter(adapter
     # The adapter loaded (a failure would show the embedded engine standing in) and the model was asked.
     assert (result["engine"], result["fallback"]) == ("neural", None), run.stderr
     assert result["promptTokens"] > 0 and result["timingsMs"]["engine"] > 0
+
+
+def test_an_interrupted_run_keeps_a_checkpoint_that_resumes(base: LoadedModel, tmp_path: Path) -> None:
+    examples = fim_examples(workspace_files(REPOSITORY), TEMPLATE, seed=1, per_file=1)
+    polls = iter(range(100))
+    plan = TrainingPlan(max_steps=50, checkpoint_every=40, max_tokens=96)
+    _, report = train_adapter(_copy(base), examples, tmp_path, plan, end_token=TEMPLATE.stop[0],
+                              cancelled=lambda: next(polls) >= 2)
+    assert (report.interrupted, report.steps) == (True, 2)
+    state = json.loads((tmp_path / "checkpoint" / "training-state.json").read_text())
+    assert state["step"] == 2
+    with pytest.raises(ValueError, match="other settings"):
+        train_adapter(_copy(base), examples, tmp_path, TrainingPlan(**{**plan.__dict__, "rank": 4}),
+                      end_token=TEMPLATE.stop[0])

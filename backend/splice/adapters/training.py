@@ -26,12 +26,8 @@ from safetensors.torch import load_file
 
 from splice.adapters.base_model import LoadedModel
 from splice.adapters.examples import FimExample
+from splice.adapters.targets import TARGET_MODULES, target_modules
 
-# TensorRT-LLM's LoRA module names -> the Llama-style module names of Hugging Face checkpoints.
-TARGET_MODULES = {
-    "attn_q": "q_proj", "attn_k": "k_proj", "attn_v": "v_proj", "attn_dense": "o_proj",
-    "mlp_h_to_4h": "gate_proj", "mlp_gate": "up_proj", "mlp_4h_to_h": "down_proj",
-}
 CHECKPOINT = "checkpoint"
 STATE = "training-state.json"
 
@@ -80,9 +76,7 @@ class TrainingReport:
 
 def lora_config(plan: TrainingPlan, loaded: LoadedModel) -> LoraConfig:
     """The peft configuration of ``plan``; ValueError for a target module name TensorRT-LLM lacks."""
-    unknown = [t for t in plan.targets if t not in TARGET_MODULES]
-    if unknown:
-        raise ValueError(f"unknown target module(s) {', '.join(unknown)}; use {', '.join(TARGET_MODULES)}")
+    target_modules(",".join(plan.targets))
     token_ids = [int(i) for i in loaded.tokenizer.convert_tokens_to_ids(list(loaded.added))]
     return LoraConfig(
         r=plan.rank, lora_alpha=plan.alpha, lora_dropout=0.0, bias="none", task_type="CAUSAL_LM",

@@ -10,7 +10,6 @@ from its checkpoint; Ctrl-C keeps the last checkpoint and exits 130. Needs the `
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import hashlib
 import importlib.util
 import json
@@ -34,10 +33,27 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _selected(path: str, include: list[str], exclude: list[str]) -> bool:
-    if include and not any(fnmatch.fnmatch(path, g) for g in include):
-        return False
-    return not any(fnmatch.fnmatch(path, g) for g in exclude)
+def _selection(args: argparse.Namespace) -> tuple[list[Any], Any]:
+    """The files ``splice customize`` would select with the same knobs, read through the redacting walk.
+    Raises SourceError when a history knob is asked of a directory without git history."""
+    from splice.errors import SourceError  # noqa: PLC0415 - loaded only when the command runs
+    from splice.retrieval.indexing import check_source  # noqa: PLC0415 - as above
+    from splice.retrieval.selection import DEFAULT_DEPRECATED, Knobs, Selector, read_history  # noqa: PLC0415
+    from splice.workspace import workspace_files  # noqa: PLC0415 - as above
+
+    knobs = Knobs(include=tuple(args.include), exclude=tuple(args.exclude), since_days=args.since_days,
+                  max_bugfix_commits=args.max_bugfix_commits, deprecated=(*DEFAULT_DEPRECATED, *args.deprecated))
+    wants_log = knobs.since_days is not None or knobs.max_bugfix_commits is not None
+    files: list[Any] = []
+    for repo in args.repo:
+        root = check_source(Path(repo))
+        history = read_history(root, with_log=wants_log)
+        if wants_log and history.commit is None:
+            raise SourceError(f"{repo} is not a git repository with commits; "
+                              "--since-days and --max-bugfix-commits need its history")
+        selector = Selector(knobs, history)
+        files.extend(f for f in workspace_files(root) if selector.reason_to_skip(f.path, f.text) is None)
+    return files, knobs
 
 
 def _progress_line(progress: Any) -> None:
@@ -61,13 +77,16 @@ async def run(args: argparse.Namespace) -> int:
     from splice.adapters.examples import fim_examples  # noqa: PLC0415 - as above
     from splice.adapters.training import TrainingPlan, train_adapter  # noqa: PLC0415 - as above
     from splice.context.templates import template_for  # noqa: PLC0415 - as above
-    from splice.workspace import workspace_files  # noqa: PLC0415 - as above
+    from splice.errors import SpliceError  # noqa: PLC0415 - as above
 
     template = template_for(args.family)
-    files = [f for repo in args.repo for f in workspace_files(Path(repo))
-             if _selected(f.path, args.include, args.exclude)]
+    try:
+        files, knobs = _selection(args)
+    except SpliceError as exc:
+        sys.stderr.write(f"splice: {exc.message}\n")
+        return 2
     examples = fim_examples(files, template, seed=args.seed, per_file=args.per_file)
-    plan = TrainingPlan(rank=args.rank, alpha=args.alpha, targets=tuple(args.targets.split(",")), seed=args.seed,
+    plan = TrainingPlan(rank=args.rank, alpha=args.alpha, targets=args.targets, seed=args.seed,
                         max_steps=args.steps, max_seconds=args.max_seconds, max_tokens=args.max_tokens,
                         checkpoint_every=args.checkpoint_every, learning_rate=args.learning_rate)
     limit_threads(args.threads)
@@ -86,7 +105,7 @@ async def run(args: argparse.Namespace) -> int:
         "base_model": str(model_path), "base_model_sha256": _file_hash(model_path), "family": args.family,
         "rank": plan.rank, "alpha": plan.alpha, "targets": list(plan.targets), "seed": plan.seed,
         "added_tokens": list(loaded.added), "files": len(files), "examples": len(examples),
-        "include": args.include, "exclude": args.exclude, "training": report.__dict__,
+        "selection": knobs.as_dict(), "training": report.__dict__,
     }
     (Path(args.out) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     sys.stdout.write(json.dumps(report.__dict__) + "\n")
@@ -94,6 +113,15 @@ async def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"splice: interrupted at step {report.steps}; the checkpoint in {args.out} resumes it\n")
         return interruption.EXIT_INTERRUPTED
     return 0
+
+
+def _targets(text: str) -> tuple[str, ...]:
+    from splice.adapters.targets import target_modules  # noqa: PLC0415 - small; with the parser's other types
+
+    try:
+        return target_modules(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,9 +137,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--include", action="append", default=[], metavar="GLOB", help="only paths matching")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                         help="leave out paths matching (held-out files)")
+    parser.add_argument("--since-days", type=arguments.integer(1), metavar="N",
+                        help="only files committed in the last N days")
+    parser.add_argument("--max-bugfix-commits", type=arguments.integer(0), metavar="N",
+                        help="leave out files touched by more than N bug-fix commits")
+    parser.add_argument("--deprecated", action="append", default=[], metavar="GLOB",
+                        help="more deprecated paths to leave out (deprecated/ and legacy/ always are)")
     parser.add_argument("--rank", type=arguments.integer(1), default=8, help="LoRA rank (default 8)")
     parser.add_argument("--alpha", type=arguments.integer(1), default=16, help="LoRA alpha (default 16)")
-    parser.add_argument("--targets", default="attn_q,attn_v", metavar="LIST",
+    parser.add_argument("--targets", type=_targets, default=("attn_q", "attn_v"), metavar="LIST",
                         help="TensorRT-LLM module names, comma-separated (default attn_q,attn_v)")
     parser.add_argument("--seed", type=arguments.integer(0), default=0)
     parser.add_argument("--steps", type=arguments.integer(1), default=100, help="step budget (default 100)")

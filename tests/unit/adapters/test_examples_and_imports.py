@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from splice.adapters.examples import fim_examples
+from splice.adapters.targets import TARGET_MODULES, target_modules
 from splice.config import Settings, merge
 from splice.context.templates import template_for
 from splice.workspace import WorkspaceFile
@@ -64,3 +67,18 @@ def test_server_and_complete_never_import_torch_unless_the_neural_engine_is_conf
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT, env={"PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "[]"
+
+
+def test_target_modules_are_tensorrt_llm_names() -> None:
+    assert target_modules("attn_q, mlp_4h_to_h") == ("attn_q", "mlp_4h_to_h")
+    assert TARGET_MODULES["attn_dense"] == "o_proj"
+    with pytest.raises(ValueError, match="use attn_q"):
+        target_modules("q_proj")
+
+
+def test_train_adapter_refuses_bad_arguments_with_a_message() -> None:
+    run = subprocess.run([sys.executable, "-m", "splice", "train-adapter", "--repo", ".", "--out", "/tmp/x",
+                          "--targets", "qkv"], capture_output=True, text=True, cwd=ROOT, check=False,
+                         env={"PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 2
+    assert "unknown target module(s) qkv" in run.stderr and "Traceback" not in run.stderr
