@@ -137,12 +137,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--include", action="append", default=[], metavar="GLOB", help="only paths matching")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                         help="leave out paths matching (held-out files)")
-    parser.add_argument("--since-days", type=arguments.integer(1), metavar="N",
-                        help="only files committed in the last N days")
-    parser.add_argument("--max-bugfix-commits", type=arguments.integer(0), metavar="N",
-                        help="leave out files touched by more than N bug-fix commits")
-    parser.add_argument("--deprecated", action="append", default=[], metavar="GLOB",
-                        help="more deprecated paths to leave out (deprecated/ and legacy/ always are)")
+    arguments.add_history_knobs(parser)
     parser.add_argument("--rank", type=arguments.integer(1), default=8, help="LoRA rank (default 8)")
     parser.add_argument("--alpha", type=arguments.integer(1), default=16, help="LoRA alpha (default 16)")
     parser.add_argument("--targets", type=_targets, default=("attn_q", "attn_v"), metavar="LIST",
