@@ -10,12 +10,14 @@ choice of middles depends on the seed alone.
 from __future__ import annotations
 
 import random
+import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from splice.context.templates import FimTemplate
 from splice.languages import language_for_path
-from splice.workspace import WorkspaceFile
+from splice.workspace import WalkLimits, WorkspaceFile, workspace_files
 
 KINDS = ("line", "span", "block")
 
@@ -76,11 +78,28 @@ def file_examples(file: WorkspaceFile, template: FimTemplate, rng: random.Random
 
 
 def fim_examples(files: Iterable[WorkspaceFile], template: FimTemplate, *, seed: int, per_file: int = 6,
-                 mode: str = "psm") -> list[FimExample]:
-    """Examples from every file, shuffled by ``seed``: the same files and seed give the same list."""
+                 spm_share: float = 0.0) -> list[FimExample]:
+    """Examples from every file, shuffled by ``seed``: the same files and seed give the same list.
+
+    ``spm_share`` of the files get suffix-prefix-middle prompts where the family has that format, so the
+    adapter serves either ``fimMode``; the rest get prefix-suffix-middle."""
     rng = random.Random(seed)
     examples: list[FimExample] = []
     for file in files:
+        mode = "spm" if template.supports_spm and rng.random() < spm_share else "psm"
         examples.extend(file_examples(file, template, rng, count=per_file, mode=mode))
     rng.shuffle(examples)
     return examples
+
+
+def public_files(limit: int, seed: int) -> list[WorkspaceFile]:
+    """Up to ``limit`` modules of Python's standard library, chosen by ``seed``: public code mixed into the
+    training data so the adapter does not forget general code while it learns the tenant's."""
+    if limit <= 0:
+        return []
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = list(workspace_files(stdlib, WalkLimits(max_files=2000, max_file_bytes=60_000,
+                                                    extensions=frozenset({".py"}))))
+    files = [f for f in files if "/" not in f.path]  # top-level modules: no test suites or vendored code
+    random.Random(seed).shuffle(files)
+    return [WorkspaceFile(path=f"stdlib/{f.path}", text=f.text, redactions=f.redactions) for f in files[:limit]]

@@ -30,6 +30,8 @@ from splice.adapters.targets import TARGET_MODULES, target_modules
 
 CHECKPOINT = "checkpoint"
 STATE = "training-state.json"
+# Plan fields a resumed run may change: they bound the run or its checkpoints, not what it learns.
+_BUDGET = ("max_steps", "max_seconds", "checkpoint_every")
 
 Progress = Callable[["TrainingProgress"], None]
 
@@ -117,8 +119,8 @@ def _resume(out: Path, model: Any, optimizer: Any, plan: TrainingPlan) -> dict[s
     if not state_file.is_file():
         return {"step": 0, "tokens": 0, "seconds": 0.0, "plan": asdict(plan)}
     state: dict[str, Any] = json.loads(state_file.read_text())
-    saved = {k: v for k, v in state["plan"].items() if k not in ("max_steps", "max_seconds")}
-    wanted = {k: v for k, v in json.loads(json.dumps(asdict(plan))).items() if k not in ("max_steps", "max_seconds")}
+    saved = {k: v for k, v in state["plan"].items() if k not in _BUDGET}
+    wanted = {k: v for k, v in json.loads(json.dumps(asdict(plan))).items() if k not in _BUDGET}
     if saved != wanted:
         raise ValueError(f"the checkpoint in {out} was made with other settings ({saved}); "
                          "use another --out or the same settings")

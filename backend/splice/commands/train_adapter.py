@@ -74,7 +74,7 @@ async def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"splice: --out cannot hold the adapter: {problem}\n")
         return 2
     from splice.adapters.base_model import bundled_model, limit_threads, load_model  # noqa: PLC0415 - torch
-    from splice.adapters.examples import fim_examples  # noqa: PLC0415 - as above
+    from splice.adapters.examples import fim_examples, public_files  # noqa: PLC0415 - as above
     from splice.adapters.training import TrainingPlan, train_adapter  # noqa: PLC0415 - as above
     from splice.context.templates import template_for  # noqa: PLC0415 - as above
     from splice.errors import SpliceError  # noqa: PLC0415 - as above
@@ -85,7 +85,9 @@ async def run(args: argparse.Namespace) -> int:
     except SpliceError as exc:
         sys.stderr.write(f"splice: {exc.message}\n")
         return 2
-    examples = fim_examples(files, template, seed=args.seed, per_file=args.per_file)
+    public = public_files(round(len(files) * args.public_share / (1 - args.public_share)), args.seed)
+    examples = fim_examples([*files, *public], template, seed=args.seed, per_file=args.per_file,
+                            spm_share=args.spm_share)
     plan = TrainingPlan(rank=args.rank, alpha=args.alpha, targets=args.targets, seed=args.seed,
                         max_steps=args.steps, max_seconds=args.max_seconds, max_tokens=args.max_tokens,
                         checkpoint_every=args.checkpoint_every, learning_rate=args.learning_rate)
@@ -93,26 +95,42 @@ async def run(args: argparse.Namespace) -> int:
     try:
         model_path = Path(args.model).expanduser() if args.model else bundled_model()
         loaded = load_model(model_path, template)
-        sys.stderr.write(f"splice: {len(examples)} examples from {len(files)} files; training on {model_path}\n")
-        with interruption.saving():  # the loop polls Ctrl-C between steps and writes its checkpoint first
+        sys.stderr.write(f"splice: {len(examples)} examples from {len(files)} files and {len(public)} public "
+                         f"ones; training on {model_path}\n")
+        # The loop polls Ctrl-C between steps and writes its checkpoint; the forced stop waits for that and
+        # for the manifest, so an interrupted run still says where it stopped.
+        with interruption.saving():
             _, report = train_adapter(loaded, examples, Path(args.out), plan, end_token=template.stop[0],
                                       progress=None if args.quiet else _progress_line,
                                       cancelled=interruption.requested)
+            manifest = {
+                "base_model": str(model_path), "base_model_sha256": _file_hash(model_path),
+                "family": args.family, "rank": plan.rank, "alpha": plan.alpha, "targets": list(plan.targets),
+                "seed": plan.seed, "added_tokens": list(loaded.added), "files": len(files),
+                "public_files": len(public), "examples": len(examples), "selection": knobs.as_dict(),
+                "training": report.__dict__,
+            }
+            (Path(args.out) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            sys.stdout.write(json.dumps(report.__dict__) + "\n")
+            if report.interrupted:
+                sys.stderr.write(f"splice: interrupted at step {report.steps}; "
+                                 f"the checkpoint in {args.out} resumes it\n")
+            sys.stdout.flush()
+            sys.stderr.flush()
     except (FileNotFoundError, ValueError) as exc:
         sys.stderr.write(f"splice: {exc}\n")
         return 2
-    manifest = {
-        "base_model": str(model_path), "base_model_sha256": _file_hash(model_path), "family": args.family,
-        "rank": plan.rank, "alpha": plan.alpha, "targets": list(plan.targets), "seed": plan.seed,
-        "added_tokens": list(loaded.added), "files": len(files), "examples": len(examples),
-        "selection": knobs.as_dict(), "training": report.__dict__,
-    }
-    (Path(args.out) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    sys.stdout.write(json.dumps(report.__dict__) + "\n")
-    if report.interrupted:
-        sys.stderr.write(f"splice: interrupted at step {report.steps}; the checkpoint in {args.out} resumes it\n")
-        return interruption.EXIT_INTERRUPTED
-    return 0
+    return interruption.EXIT_INTERRUPTED if report.interrupted else 0
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, got {text!r}")
+    return value
 
 
 def _targets(text: str) -> tuple[str, ...]:
@@ -138,6 +156,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                         help="leave out paths matching (held-out files)")
     arguments.add_history_knobs(parser)
+    parser.add_argument("--spm-share", type=_share, default=0.25, metavar="SHARE",
+                        help="files with suffix-prefix-middle examples, where the family has them (default 0.25)")
+    parser.add_argument("--public-share", type=_share, default=0.1, metavar="SHARE",
+                        help="share of standard-library files mixed in against forgetting (default 0.1)")
     parser.add_argument("--rank", type=arguments.integer(1), default=8, help="LoRA rank (default 8)")
     parser.add_argument("--alpha", type=arguments.integer(1), default=16, help="LoRA alpha (default 16)")
     parser.add_argument("--targets", type=_targets, default=("attn_q", "attn_v"), metavar="LIST",

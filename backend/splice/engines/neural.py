@@ -105,6 +105,11 @@ class NeuralEngine(RemoteEngine):
             return True  # settled: generate() reports why, and a fallback answers meanwhile
         return True
 
+    async def probe(self) -> bool:
+        """Serving once the model has loaded: the fallback engine reports ``ready`` again without a request."""
+        loading = self._begin_loading()
+        return loading.done() and loading.exception() is None
+
     async def generate(self, request: GenerationRequest) -> list[Candidate]:
         """The greedy continuation of the prompt up to a stop sequence, as one candidate."""
         loading = self._begin_loading()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from splice.adapters.examples import fim_examples
+from splice.adapters.examples import fim_examples, public_files
 from splice.adapters.targets import TARGET_MODULES, target_modules
 from splice.config import Settings, merge
 from splice.context.templates import template_for
@@ -82,3 +82,21 @@ def test_train_adapter_refuses_bad_arguments_with_a_message() -> None:
                          env={"PYTHONPATH": str(ROOT / "backend"), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 2
     assert "unknown target module(s) qkv" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_suffix_prefix_middle_examples_where_the_family_has_them() -> None:
+    starcoder = template_for("starcoder2")
+    examples = fim_examples(FILES, starcoder, seed=0, spm_share=0.99)
+    for example in examples:
+        body = example.prompt[example.prompt.index(starcoder.prefix):]
+        assert body.startswith(starcoder.prefix + starcoder.suffix), "suffix first"
+    qwen = template_for("qwen2.5-coder")  # no SPM format: prefix first whatever the share
+    for example in fim_examples(FILES, qwen, seed=0, spm_share=0.99):
+        assert not example.prompt[example.prompt.index(qwen.prefix):].startswith(qwen.prefix + qwen.suffix)
+
+
+def test_public_code_comes_from_the_standard_library_by_seed() -> None:
+    files = public_files(5, seed=0)
+    assert len(files) == 5 and all(f.path.startswith("stdlib/") and f.path.endswith(".py") for f in files)
+    assert [f.path for f in public_files(5, seed=0)] == [f.path for f in files]
+    assert public_files(0, seed=0) == []
