@@ -42,6 +42,7 @@ from splice.context.prompt import FimPrompt  # noqa: E402
 from splice.context.templates import template_for  # noqa: E402
 from splice.engines.base import GenerationRequest  # noqa: E402
 from splice.engines.neural import NeuralEngine, NeuralSettings  # noqa: E402
+from splice.errors import EngineUnavailableError  # noqa: E402
 from splice.workspace import workspace_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,17 +100,23 @@ def test_the_adapter_changes_outputs_and_survives_save_and_load(base: LoadedMode
     assert not torch.allclose(again, before, atol=1e-2), "the adapter changes the base model's outputs"
 
 
-async def test_the_engine_reuses_the_prompt_prefix_cache_and_answers_as_a_cold_run_does() -> None:
+def request(text: str) -> GenerationRequest:
+    prompt = FimPrompt(path="paths.py", language="python", prefix=text, suffix="\n", stop=TEMPLATE.stop,
+                       text=TEMPLATE.render(path="paths.py", language="python", prefix=text, suffix="\n"))
+    return GenerationRequest(prompt=prompt, document_prefix=text, document_suffix="\n", multiline=False,
+                             max_new_tokens=8)
+
+
+async def test_the_engine_defers_while_loading_then_reuses_the_prompt_cache_and_answers_as_cold() -> None:
     engine = NeuralEngine(NeuralSettings(threads=1))
     await engine.start()
-    assert engine.wait_until_ready(300)
     prefix = "import os\n\n\ndef home_directory():\n    return os.path."
-
-    def request(text: str) -> GenerationRequest:
-        prompt = FimPrompt(path="paths.py", language="python", prefix=text, suffix="\n", stop=TEMPLATE.stop,
-                           text=TEMPLATE.render(path="paths.py", language="python", prefix=text, suffix="\n"))
-        return GenerationRequest(prompt=prompt, document_prefix=text, document_suffix="\n", multiline=False,
-                                 max_new_tokens=8)
+    # While the model loads (seconds), requests fail fast so the fallback engine can answer them.
+    assert not await engine.probe()
+    with pytest.raises(EngineUnavailableError, match="still loading"):
+        await engine.generate(request(prefix))
+    assert engine.wait_until_ready(300)
+    assert await engine.probe()
 
     try:
         await engine.generate(request(prefix))
