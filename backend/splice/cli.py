@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"splice {__version__}")
     commands = parser.add_subparsers(dest="command")
     for name in COMMANDS:
-        importlib.import_module(f"splice.commands.{name}").add_parser(commands)
+        importlib.import_module(f"splice.commands.{name.replace('-', '_')}").add_parser(commands)
     return parser
 
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in config.from_environment()[1]:
         sys.stderr.write(f"splice: {problem}\n")
 
-    module = importlib.import_module(f"splice.commands.{args.command}")
+    module = importlib.import_module(f"splice.commands.{args.command.replace('-', '_')}")
     try:
         with interruption.handling_interrupts():
             code: int = asyncio.run(interruption.watched(module.run(args)))

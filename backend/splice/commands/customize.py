@@ -115,12 +115,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--out", required=True, metavar="DIR", help="artifacts root")
     parser.add_argument("--include", action="append", default=[], metavar="GLOB", help="only paths matching")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave out paths matching")
-    parser.add_argument("--since-days", type=arguments.integer(1), metavar="N",
-                        help="only files committed in the last N days")
-    parser.add_argument("--max-bugfix-commits", type=arguments.integer(0), metavar="N",
-                        help="leave out files touched by more than N bug-fix commits")
-    parser.add_argument("--deprecated", action="append", default=[], metavar="GLOB",
-                        help="more deprecated paths to leave out (deprecated/ and legacy/ always are)")
+    arguments.add_history_knobs(parser)
     parser.add_argument("--semantic", action="store_true", help="embed chunks for semantic retrieval")
     parser.add_argument("--task-id", type=arguments.integer(0), metavar="ID",
                         help="lora_task_id the inference server knows this tenant by (links by-task-id/ID)")

@@ -20,6 +20,8 @@ def wants_triton(settings: Settings) -> bool:
 def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None) -> Engine:
     """The engine ``settings`` ask for. Nothing slow happens here; ``start()`` begins the indexing."""
     embedded = EmbeddedEngine(workspace=workspace)
+    if settings.engine == "neural":
+        return _neural(settings, embedded, on_status)
     if not wants_triton(settings):
         return embedded
     from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - grpc loads only when Triton serves
@@ -42,3 +44,15 @@ def create_engine(settings: Settings, workspace: Path | None, on_status: StatusC
     else:
         primary = ReplicaSet(settings.triton_url, replica, deadline_s=settings.deadline_ms / 1000)
     return FallbackEngine(primary, embedded, on_status=on_status or (lambda _state, _msg: None))
+
+
+def _neural(settings: Settings, embedded: Engine, on_status: StatusCallback | None) -> Engine:
+    """The in-process neural engine, the embedded one standing in while it loads or when it fails."""
+    from splice.engines.fallback import FallbackEngine  # noqa: PLC0415 - torch loads only when asked for
+    from splice.engines.neural import NeuralEngine, NeuralSettings  # noqa: PLC0415 - as above
+
+    neural = NeuralEngine(NeuralSettings(
+        model_path=settings.neural_model, adapter_path=settings.neural_adapter,
+        family=settings.model_family, threads=settings.neural_threads,
+    ))
+    return FallbackEngine(neural, embedded, on_status=on_status or (lambda _state, _msg: None))

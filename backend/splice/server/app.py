@@ -200,7 +200,8 @@ class LanguageServer:
         self.telemetry.settings = self.settings
         self.retrieval.settings_changed(before, self.settings)
         if self.pipeline is not None and self.settings != before:
-            engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms", "tenant_task_ids")
+            engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms", "tenant_task_ids",
+                           "neural_model", "neural_adapter", "neural_threads")
             if any(getattr(before, k) != getattr(self.settings, k) for k in engine_keys):
                 old = self.engine
                 self._start_engine()

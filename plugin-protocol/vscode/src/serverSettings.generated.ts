@@ -33,6 +33,9 @@ export const SERVER_SETTINGS = {
   collectorToken: "",
   collectorQueueEvents: 100000,
   collectorUser: "",
+  neuralModel: "",
+  neuralAdapter: "",
+  neuralThreads: 2,
 } as const;
 
 export type ServerSettingName = keyof typeof SERVER_SETTINGS;
