@@ -240,15 +240,20 @@ class Sight:
         return self._organization
 
     def sees(self, task: Task, ablation: Ablation, view: EditorView) -> bool:
-        """Whether every non-blank line of the hidden text is somewhere the engine could copy it from."""
+        """Whether the hidden text is somewhere the engine could copy it from: every non-blank line of it
+        as a whole line, or, for a span starting mid-line, the span's text anywhere in a line."""
         wanted = {line.strip() for line in task.middle.split("\n")} - {""}
         if not wanted:
             return False
         visible = {line.strip() for line in view.document.split("\n")}
         for other in view.others:
             visible.update(line.strip() for line in other.text.split("\n"))
-        if wanted <= visible:
-            return True
-        if ablation.workspace and wanted <= visible | self._lines_of_repository():
-            return True
-        return ablation.customized and wanted <= visible | self._lines_of_repository() | self._lines_of_siblings()
+        sources = [visible]
+        if ablation.workspace:
+            sources.append(self._lines_of_repository())
+        if ablation.customized:
+            sources.append(self._lines_of_siblings())
+        if task.kind == "span" and len(wanted) == 1:
+            (fragment,) = wanted
+            return any(fragment in line for lines in sources for line in lines)
+        return wanted <= set().union(*sources)
