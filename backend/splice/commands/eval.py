@@ -20,6 +20,7 @@ from typing import Any
 
 from splice.commands import arguments, interruption
 from splice.commands.interruption import EXIT_INTERRUPTED
+from splice.commands.progress_bar import CountBar
 
 EXIT_USAGE = 2
 # The evaluation's own names, spelled here so that building the parser (which `splice serve` does too)
@@ -150,16 +151,7 @@ async def run(args: argparse.Namespace) -> int:
         open_files=args.open_files, index_timeout=args.index_timeout, resamples=args.bootstrap,
         tenant=args.tenant, workdir=args.workdir, siblings=siblings,
     )
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm  # noqa: PLC0415 - evaluation-only dependency
-
-            # On stderr, and only on a terminal: CI logs get the summary, not a thousand redraws.
-            bar = tqdm(total=total, unit="req", desc="eval", file=sys.stderr, disable=None, leave=False)
-        bar.update(done - bar.n)
+    progress = CountBar(unit="req", desc="eval")
 
     evaluation = Evaluation(args.repo, options, settings=settings, on_progress=progress)
     sample = evaluation.prepare()
@@ -176,8 +168,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         code = await stopped_early(evaluation.run())
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
     partial = code != 0
     with interruption.saving():  # an interrupted run still writes what it computed
         data = evaluation.report(partial=partial).as_json()

@@ -14,6 +14,7 @@ from typing import Any
 
 from splice.commands import interruption
 from splice.commands.eval import EXIT_USAGE, _save, _say, stopped_early
+from splice.commands.progress_bar import CountBar
 
 _COLUMNS = (("chars_saved", "saved"), ("shown_per_100_keystrokes", "shown/100"), ("accepted_per_shown", "acc/shown"),
             ("wrong_shown", "wrong"), ("chars_per_opportunity", "chars/opp"))
@@ -57,15 +58,7 @@ async def run(args: argparse.Namespace, ablations: tuple[str, ...]) -> int:
     options = TypingOptions(tasks=args.tasks, seed=args.seed, ablations=ablations, open_files=args.open_files,
                             index_timeout=args.index_timeout, resamples=args.bootstrap, tenant=args.tenant,
                             workdir=args.workdir)
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm  # noqa: PLC0415 - evaluation-only dependency
-
-            bar = tqdm(total=total, unit="region", desc="typing", file=sys.stderr, disable=None, leave=False)
-        bar.update(done - bar.n)
+    progress = CountBar(unit="region", desc="typing")
 
     evaluation = TypingEvaluation(args.repo, options, on_progress=progress)
     sample = evaluation.prepare()
@@ -80,8 +73,7 @@ async def run(args: argparse.Namespace, ablations: tuple[str, ...]) -> int:
     try:
         code = await stopped_early(evaluation.run())
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
     with interruption.saving():  # an interrupted run still writes what it computed
         data = evaluation.report(partial=code != 0).as_json()
         saved = _save(data, args.json, args.html, render_typing_html)

@@ -1,4 +1,4 @@
-"""A one-line progress bar on stderr for the indexing commands (not a command itself).
+"""Progress on stderr for the indexing and evaluation commands (not a command itself).
 
 stderr, because stdout carries the command's result; redrawn in place on a terminal, printed every tenth
 of the way otherwise, so a log file does not fill with carriage returns.
@@ -7,6 +7,7 @@ of the way otherwise, so a log file does not fill with carriage returns.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 _WIDTH = 30
 
@@ -42,3 +43,26 @@ class ProgressBar:
         if self._open_line:
             sys.stderr.write("\n")
             self._open_line = False
+
+
+class CountBar:
+    """A count of work done for the evaluation commands (:data:`splice.evaluation.harness.ProgressCallback`),
+    drawn by tqdm on stderr, and only on a terminal: CI logs get the summary, not a thousand redraws.
+    tqdm loads at the first update, so a run that never starts never imports it."""
+
+    def __init__(self, unit: str, desc: str) -> None:
+        self.unit = unit
+        self.desc = desc
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm  # noqa: PLC0415 - evaluation-only dependency
+
+            self._bar = tqdm(total=total, unit=self.unit, desc=self.desc, file=sys.stderr, disable=None, leave=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        """Take the bar off the terminal, if one was drawn."""
+        if self._bar is not None:
+            self._bar.close()
