@@ -18,28 +18,11 @@ from splice.context.sources import OpenDocumentSource, SnippetSource
 from splice.context.tokens import TokenCounter
 from splice.engines.base import Engine
 from splice.engines.factory import create_engine
-from splice.open_documents import OpenDocument, OpenDocuments
+from splice.open_documents import EngineDocuments, OpenDocuments
 from splice.pipeline import CompletionPipeline, build_pipeline
 
 if TYPE_CHECKING:
     from splice.retrieval.live import Retrieval
-
-
-class EngineDocuments:
-    """Tells an engine about open documents (those with a path on disk)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def opened_or_changed(self, document: OpenDocument) -> None:
-        """The engine learns the live text."""
-        if document.path is not None:
-            self.engine.document_changed(document.path, document.text)
-
-    def closed(self, document: OpenDocument) -> None:
-        """The engine uses the disk copy again."""
-        if document.path is not None:
-            self.engine.document_closed(document.path)
 
 
 @dataclass
@@ -74,7 +57,7 @@ async def open_local(settings: Settings, workspace: Path | None, *, index_timeou
         await engine.aclose()
         raise TimeoutError(f"the engine's index of {workspace} was not ready after {index_timeout:.0f} s")
     open_files = OpenDocumentSource(settings.snippet_window_lines)
-    documents = OpenDocuments((EngineDocuments(engine), open_files))
+    documents = OpenDocuments((EngineDocuments(lambda: engine), open_files))
     sources: list[SnippetSource] = []
     for index, name in ((repository, "retrieval"), (artifact, "customized")):
         if index is not None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from splice.logging import get_logger
+
+if TYPE_CHECKING:
+    from splice.engines.base import Engine
 
 log = get_logger()
 
@@ -50,21 +53,8 @@ class OpenDocuments:
         self.listeners: list[DocumentListener] = list(listeners)
         self._open: dict[str, OpenDocument] = {}
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._open
-
     def __iter__(self) -> Iterator[OpenDocument]:
         return iter(list(self._open.values()))
-
-    def get(self, key: str) -> OpenDocument | None:
-        """The open document ``key``, or None."""
-        return self._open.get(key)
-
-    def listen(self, listener: DocumentListener) -> None:
-        """Add ``listener`` and tell it what is open already."""
-        self.listeners.append(listener)
-        for document in self._open.values():
-            self._tell(listener.opened_or_changed, document)
 
     def update(self, document: OpenDocument) -> None:
         """``document`` was opened, changed or saved."""
@@ -91,3 +81,24 @@ class OpenDocuments:
             method(document)
         except Exception:  # one listener's failure must not keep the others from learning the document
             log.exception("documents.listener_failed", key=document.key)
+
+
+class EngineDocuments:
+    """Tells the engine ``engine()`` returns about open documents (those with a path on disk); a callable,
+    because the server replaces its engine when the settings change and one not started yet learns the
+    documents when it starts."""
+
+    def __init__(self, engine: Callable[[], Engine | None]) -> None:
+        self.engine = engine
+
+    def opened_or_changed(self, document: OpenDocument) -> None:
+        """The engine learns the live text."""
+        engine = self.engine()
+        if engine is not None and document.path is not None:
+            engine.document_changed(document.path, document.text)
+
+    def closed(self, document: OpenDocument) -> None:
+        """The engine uses the disk copy again."""
+        engine = self.engine()
+        if engine is not None and document.path is not None:
+            engine.document_closed(document.path)

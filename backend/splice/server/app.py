@@ -28,7 +28,7 @@ from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
 from splice.logging import get_logger
-from splice.open_documents import OpenDocument, OpenDocuments
+from splice.open_documents import EngineDocuments, OpenDocument, OpenDocuments
 from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
 from splice.server.retrieval import ServerRetrieval
@@ -81,8 +81,8 @@ class LanguageServer:
         self._inflight: dict[str, Any] = {}  # uri -> request id of its running completion
         self._watch: asyncio.Task[None] | None = None
         self.retrieval = ServerRetrieval(self)
-        # The engine listens through _EngineDocuments, which follows engine changes at run time.
-        self.open_documents = OpenDocuments((_EngineDocuments(self), self.open_files, self.retrieval))
+        # The engine is looked up at each change: a settings change may replace it.
+        self.open_documents = OpenDocuments((EngineDocuments(lambda: self.engine), self.open_files, self.retrieval))
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
@@ -395,23 +395,6 @@ class LanguageServer:
         self.issued[issued.completion_id] = issued
         while len(self.issued) > _ISSUED_LIMIT:
             self.issued.popitem(last=False)
-
-
-class _EngineDocuments:
-    """Tells the server's current engine (which a settings change may replace) about open documents."""
-
-    def __init__(self, server: LanguageServer) -> None:
-        self.server = server
-
-    def opened_or_changed(self, document: OpenDocument) -> None:
-        """The engine learns the live text (an engine not started yet learns it when it starts)."""
-        if self.server.engine is not None and document.path is not None:
-            self.server.engine.document_changed(document.path, document.text)
-
-    def closed(self, document: OpenDocument) -> None:
-        """The engine uses the disk copy again."""
-        if self.server.engine is not None and document.path is not None:
-            self.server.engine.document_closed(document.path)
 
 
 def _language(doc: TextDocument) -> str:
