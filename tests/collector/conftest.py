@@ -15,7 +15,7 @@ from .support import Collector, CollectorProcess, add_org, new_database
 def postgres() -> Iterator[LocalPostgres]:
     """Debian's PostgreSQL, started for the session on loopback."""
     if not available():
-        pytest.fail("PostgreSQL is not installed: run scripts/install-postgresql (CI runs it)")
+        pytest.fail("PostgreSQL is not installed: run scripts/install-collector-deps (scripts/setup --tests runs it)")
     cluster = LocalPostgres()
     cluster.start()
     try:
