@@ -16,12 +16,12 @@ from splice import __version__
 from splice.commands import COMMANDS
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with every command registered."""
+def build_parser(names: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser with the commands ``names`` registered (all of them unless told)."""
     parser = argparse.ArgumentParser(prog="splice", description="Splice code-completion backend")
     parser.add_argument("--version", action="version", version=f"splice {__version__}")
     commands = parser.add_subparsers(dest="command")
-    for name in COMMANDS:
+    for name in names:
         importlib.import_module(f"splice.commands.{name.replace('-', '_')}").add_parser(commands)
     return parser
 
@@ -32,11 +32,13 @@ _SERVE_FLAGS = ("--stdio", "--clientProcessId")
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command named in ``argv`` (``serve`` when none is named)."""
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].split("=", 1)[0] in _SERVE_FLAGS:
         argv = ["serve", *argv]
-    args = parser.parse_args(argv)
+    # An editor starting the server waits for its initialize reply: register only ``serve`` then, rather
+    # than import every other command's module first.
+    serving = not argv or argv[0] == "serve"
+    args = build_parser(("serve",) if serving else COMMANDS).parse_args(argv)
     if args.command in (None, "serve"):
         from splice.server.main import serve  # noqa: PLC0415 - the server's imports stay out of other commands
 

@@ -10,7 +10,28 @@ import logging as std_logging
 import sys
 from typing import Any, TextIO, cast
 
-import structlog
+
+def _import_structlog_without_rich() -> Any:
+    """structlog, imported so that its optional console renderers do not load ``rich``.
+
+    structlog imports ``rich`` at import time whenever it is installed (a development environment has it
+    through other tools), only for coloured console output and pretty tracebacks. Splice writes JSON lines
+    with plain tracebacks, and loading rich and pygments costs the server about a fifth of its start-up, so
+    rich is hidden for the duration of this one import and visible again to anything imported later.
+    """
+    hidden = "rich" not in sys.modules
+    if hidden:
+        sys.modules["rich"] = None  # type: ignore[assignment] # makes ``import rich`` raise ImportError
+    try:
+        import structlog  # noqa: PLC0415
+
+        return structlog
+    finally:
+        if hidden:
+            del sys.modules["rich"]
+
+
+structlog = _import_structlog_without_rich()
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
@@ -50,3 +71,13 @@ class _CurrentStderr:
 def get_logger(**initial: Any) -> Any:
     """A bound structlog logger."""
     return structlog.get_logger(**initial)
+
+
+def bind(**values: Any) -> None:
+    """Add ``values`` to every line logged from the current task until :func:`unbind`."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def unbind(*keys: str) -> None:
+    """Stop adding ``keys`` to the current task's lines."""
+    structlog.contextvars.unbind_contextvars(*keys)

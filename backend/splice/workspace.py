@@ -22,13 +22,15 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import pathspec
-import structlog
-
+from splice.logging import get_logger
 from splice.retrieval.secrets import redact
 
-_log = structlog.get_logger()
+if TYPE_CHECKING:
+    import pathspec
+
+_log = get_logger()
 
 IGNORE_FILES = (".gitignore", ".spliceignore")
 
@@ -137,6 +139,8 @@ class _IgnoreRules:
 
     def extended(self, root: Path, rel_dir: PurePosixPath) -> _IgnoreRules:
         """These rules plus any ignore files found in ``rel_dir``."""
+        import pathspec  # noqa: PLC0415 - loaded by the first walk, not at the server's start-up
+
         added: list[tuple[PurePosixPath, pathspec.GitIgnoreSpec]] = []
         for name in IGNORE_FILES:
             try:

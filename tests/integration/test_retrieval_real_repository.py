@@ -12,7 +12,8 @@ import pytest
 
 from splice.retrieval.index import RepositoryIndex
 from splice.retrieval.indexing import Source, index_sources
-from splice.retrieval.retriever import Retriever, query_text
+from splice.retrieval.query import query_text
+from splice.retrieval.retriever import Retriever
 
 
 @pytest.fixture(scope="module")

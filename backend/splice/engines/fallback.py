@@ -21,12 +21,11 @@ import dataclasses
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-import structlog
-
 from splice.engines.base import Candidate, Engine, GenerationRequest
 from splice.errors import EngineError
+from splice.logging import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger()
 
 StatusCallback = Callable[[str, str | None], None]
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
 import torch
 from transformers import DynamicCache
 
@@ -27,8 +26,9 @@ from splice.adapters.base_model import LoadedModel, bundled_model, limit_threads
 from splice.context.templates import template_for
 from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.errors import EngineError, EngineUnavailableError
+from splice.logging import get_logger
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
-
 from splice.errors import SourceError
 from splice.languages import language_for_path
+from splice.logging import get_logger
 from splice.retrieval.chunking import Chunk, chunk_file
 from splice.retrieval.index import RepositoryIndex, text_digest
 from splice.retrieval.secrets import redact
@@ -32,7 +31,7 @@ from splice.workspace import WalkLimits, workspace_files
 if TYPE_CHECKING:
     from splice.retrieval.static_model import StaticEncoder
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 # Prose and configuration worth retrieving besides code in a known language.
 TEXT_EXTENSIONS = frozenset({".md", ".rst", ".toml", ".yaml", ".yml", ".cfg", ".ini"})

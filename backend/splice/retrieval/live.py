@@ -14,10 +14,9 @@ import os
 import threading
 from pathlib import Path
 
-import structlog
-
 from splice.context.prompt import Snippet
 from splice.errors import RetrievalError
+from splice.logging import get_logger
 from splice.retrieval.index import RepositoryIndex, text_digest
 from splice.retrieval.indexing import (
     IndexReport,
@@ -28,11 +27,12 @@ from splice.retrieval.indexing import (
     indexable_language,
     prepare_file,
 )
-from splice.retrieval.retriever import RetrievalQuery, Retriever
+from splice.retrieval.query import RetrievalQuery
+from splice.retrieval.retriever import Retriever
 from splice.retrieval.semantic import VectorTable
 from splice.workspace import path_excluded
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 def default_index_path(root: Path) -> Path:

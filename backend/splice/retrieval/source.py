@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from splice.context.prompt import Snippet
 from splice.context.sources import SnippetQuery
-from splice.retrieval.retriever import RetrievalQuery, query_at
+from splice.retrieval.query import RetrievalQuery, query_at
 
 if TYPE_CHECKING:
     from splice.config import Settings

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import structlog
 
 from splice.errors import RetrievalError
+from splice.logging import get_logger
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 MODEL_NAME = "splice-minilm-static-v1"
 PCA_DIMS = 128

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from splice import config
 from splice.config import Settings
 from splice.context.sources import OpenDocumentSource, SnippetQuery
@@ -27,7 +25,7 @@ from splice.documents import DocumentStore, TextDocument
 from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
-from splice.logging import get_logger
+from splice.logging import bind, get_logger, unbind
 from splice.open_documents import EngineDocuments, OpenDocument, OpenDocuments
 from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
@@ -306,7 +304,7 @@ class LanguageServer:
         """Suggestions at a position, shaped as editor items (insert text plus the range it replaces)."""
         self.ensure_engine()
         completion_id_base = uuid.uuid4().hex[:16]
-        structlog.contextvars.bind_contextvars(request_id=completion_id_base)
+        bind(request_id=completion_id_base)
         try:
             doc = self.documents.get(uri)
             cursor = doc.offset_at(line, character, self.encoding, strict=True)
@@ -344,7 +342,7 @@ class LanguageServer:
                      timings_ms=result.timings_ms)
             return items
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            unbind("request_id")
             if self._inflight.get(uri) is not None and self.connection is not None:
                 running = self.connection.tasks.get(self._inflight[uri])
                 if running is None or running is asyncio.current_task():

@@ -23,11 +23,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
-
 from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
+from splice.logging import get_logger
 from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from splice.engines.embedded.project import ProjectIndex
     from splice.engines.embedded.ranking import RankingInput
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 def _normalised(path: str) -> str:

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import structlog
 
 from splice.engines.embedded.corpus import TokenCorpus, corpus_from_lines
 from splice.engines.embedded.lexer import Vocabulary
 from splice.engines.embedded.suffix_index import ReversedSuffixIndex
 from splice.languages import language_for_path
+from splice.logging import get_logger
 from splice.workspace import WalkLimits, workspace_files
 
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 def _line_key(tokens: Iterable[int]) -> bytes:
