@@ -18,7 +18,7 @@ from splice.context.sources import OpenDocumentSource, SnippetSource
 from splice.context.tokens import TokenCounter
 from splice.engines.base import Engine
 from splice.engines.factory import create_engine
-from splice.open_documents import EngineDocuments, OpenDocuments
+from splice.open_documents import CountedDocuments, EngineDocuments, OpenDocuments
 from splice.pipeline import CompletionPipeline, build_pipeline
 
 if TYPE_CHECKING:
@@ -57,13 +57,15 @@ async def open_local(settings: Settings, workspace: Path | None, *, index_timeou
         await engine.aclose()
         raise TimeoutError(f"the engine's index of {workspace} was not ready after {index_timeout:.0f} s")
     open_files = OpenDocumentSource(settings.snippet_window_lines)
-    documents = OpenDocuments((EngineDocuments(lambda: engine), open_files))
+    counter = counter or TokenCounter.load()
+    documents = OpenDocuments((EngineDocuments(lambda: engine), open_files, CountedDocuments(lambda: counter)))
     sources: list[SnippetSource] = []
     for index, name in ((repository, "retrieval"), (artifact, "customized")):
         if index is not None:
-            sources.append(RepositorySource(_constant(index), lambda: settings, name=name))
+            sources.append(RepositorySource(_constant(index), lambda: settings, name=name,
+                                            counter=lambda: counter))
     sources.append(open_files)
-    pipeline = build_pipeline(settings, engine, counter or TokenCounter.load(), sources=sources)
+    pipeline = build_pipeline(settings, engine, counter, sources=sources)
     indexes = tuple(index for index in (repository, artifact) if index is not None)
     return LocalPipeline(settings, engine, documents, pipeline, indexes)
 

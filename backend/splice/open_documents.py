@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from splice.logging import get_logger
 
 if TYPE_CHECKING:
+    from splice.context.tokens import TokenCounter
     from splice.engines.base import Engine
 
 log = get_logger()
@@ -102,3 +103,26 @@ class EngineDocuments:
         engine = self.engine()
         if engine is not None and document.path is not None:
             engine.document_closed(document.path)
+
+
+class CountedDocuments:
+    """Has the prompt's token counter ``counter()`` count a document's lines when the document is first seen
+    and when it is saved, on the counter's background thread: the first prompt cut from a freshly opened
+    5,000-line file then finds its lines counted instead of encoding them while the editor waits. Keystrokes
+    in between change a line or two, which the request counts itself for next to nothing."""
+
+    def __init__(self, counter: Callable[[], TokenCounter | None]) -> None:
+        self.counter = counter
+        self._counted: set[str] = set()
+
+    def opened_or_changed(self, document: OpenDocument) -> None:
+        """Count a new or saved document's lines."""
+        counter = self.counter()
+        if counter is None or (document.key in self._counted and not document.saved):
+            return
+        self._counted.add(document.key)
+        counter.warm_document(document.text)
+
+    def closed(self, document: OpenDocument) -> None:
+        """Count it again if it is opened again (its text may have changed on disk)."""
+        self._counted.discard(document.key)

@@ -56,10 +56,14 @@ class PromptBuilder:
         prefix, suffix, remaining = draft.prefix, draft.suffix, draft.remaining
         sources: list[str] = ["prefix", "suffix"] if suffix.strip() else ["prefix"]
         chosen: list[Snippet] = []
-        for snippet in snippets if s.max_snippets > 0 else ():
+        offered = list(snippets) if s.max_snippets > 0 else []
+        # One batch for whatever is not counted yet (open documents' lines and retrieval's snippets are
+        # counted ahead, on background threads).
+        costs = self.counter.count_snippets(offered)
+        for snippet, counted in zip(offered, costs, strict=True):
             if remaining <= 0 or len(chosen) >= s.max_snippets:
                 break
-            cost = self.counter.count(snippet.text) + self.counter.count(snippet.path) + 4
+            cost = counted + 4
             if cost <= remaining and not _overlaps_window(snippet, prefix, suffix):
                 chosen.append(snippet)
                 remaining -= cost

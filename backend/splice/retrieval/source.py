@@ -21,6 +21,7 @@ from splice.retrieval.query import RetrievalQuery, query_at
 
 if TYPE_CHECKING:
     from splice.config import Settings
+    from splice.context.tokens import TokenCounter
     from splice.retrieval.live import Retrieval
 
 _REMEMBERED = 8  # searches kept by query: one per recently edited document is enough
@@ -30,10 +31,11 @@ class RepositorySource:
     """Snippets from whichever index ``retrieval()`` returns now (None: retrieval is off or not ready)."""
 
     def __init__(self, retrieval: Callable[[], Retrieval | None], settings: Callable[[], Settings], *,
-                 name: str = "retrieval") -> None:
+                 name: str = "retrieval", counter: Callable[[], TokenCounter | None] = lambda: None) -> None:
         self.name = name
         self._retrieval = retrieval
         self._settings = settings
+        self._counter = counter
         self._searches: OrderedDict[RetrievalQuery, asyncio.Future[list[Snippet]]] = OrderedDict()
 
     def _query(self, query: SnippetQuery) -> RetrievalQuery | None:
@@ -50,13 +52,22 @@ class RepositorySource:
         retrieval = self._retrieval()
         assert retrieval is not None
         deadline = self._settings().retrieval_deadline_ms / 1000
-        running = asyncio.get_running_loop().run_in_executor(None, retrieval.snippets, query, deadline)
+        running = asyncio.get_running_loop().run_in_executor(None, self._search, retrieval, query, deadline)
         # A search nobody ends up awaiting must not log an unretrieved exception.
         running.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._searches[query] = running
         while len(self._searches) > _REMEMBERED:
             self._searches.popitem(last=False)
         return running
+
+    def _search(self, retrieval: Retrieval, query: RetrievalQuery, deadline: float) -> list[Snippet]:
+        """On a worker thread: the search, then the snippets' token counts, which the prompt builder would
+        otherwise compute on the event loop while the request waits."""
+        found = retrieval.snippets(query, deadline)
+        counter = self._counter()
+        if counter is not None and found:
+            counter.count_snippets(found)
+        return found
 
     def prefetch(self, query: SnippetQuery) -> None:
         """Start the search a completion at this cursor would run, so that the request finds it done."""

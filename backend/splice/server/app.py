@@ -26,7 +26,7 @@ from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
 from splice.logging import bind, get_logger, unbind
-from splice.open_documents import EngineDocuments, OpenDocument, OpenDocuments
+from splice.open_documents import CountedDocuments, EngineDocuments, OpenDocument, OpenDocuments
 from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
 from splice.server.retrieval import ServerRetrieval
@@ -80,7 +80,8 @@ class LanguageServer:
         self._watch: asyncio.Task[None] | None = None
         self.retrieval = ServerRetrieval(self)
         # The engine is looked up at each change: a settings change may replace it.
-        self.open_documents = OpenDocuments((EngineDocuments(lambda: self.engine), self.open_files, self.retrieval))
+        self.open_documents = OpenDocuments((EngineDocuments(lambda: self.engine), self.open_files, self.retrieval,
+                                             CountedDocuments(lambda: self.counter)))
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
@@ -250,6 +251,8 @@ class LanguageServer:
         assert self.engine is not None
         if self.counter is None:
             self.counter = TokenCounter.load()
+            for doc in self.open_documents:  # opened before there was a counter to count them
+                self.counter.warm_document(doc.text)
         self.open_files.finder.window_lines = self.settings.snippet_window_lines
         self.pipeline = build_pipeline(self.settings, self.engine, self.counter,
                                        sources=(*self.retrieval.sources, self.open_files))

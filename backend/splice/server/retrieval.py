@@ -52,8 +52,9 @@ class ServerRetrieval:
         self.artifact: Retrieval | None = None
         self.work_done_progress = False
         settings = lambda: self.server.settings  # noqa: E731 - read at each search: settings change at run time
-        self.workspace_source = RepositorySource(lambda: self.workspace, settings, name="retrieval")
-        self.artifact_source = RepositorySource(lambda: self.artifact, settings, name="customized")
+        counter = lambda: self.server.counter  # noqa: E731 - made with the pipeline, after these sources
+        self.workspace_source = RepositorySource(lambda: self.workspace, settings, name="retrieval", counter=counter)
+        self.artifact_source = RepositorySource(lambda: self.artifact, settings, name="customized", counter=counter)
         self._task: asyncio.Task[None] | None = None
         self._updates: dict[str, asyncio.TimerHandle] = {}
         self._closed = False

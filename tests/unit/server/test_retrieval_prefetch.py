@@ -30,7 +30,7 @@ class CountingRetrieval:
 
 
 def service(**settings: Any) -> tuple[ServerRetrieval, CountingRetrieval]:
-    server = SimpleNamespace(settings=Settings(**settings), root=None)
+    server = SimpleNamespace(settings=Settings(**settings), root=None, counter=None)
     retrieval = ServerRetrieval(server)  # type: ignore[arg-type]
     counting = CountingRetrieval()
     retrieval.workspace = counting  # type: ignore[assignment]
