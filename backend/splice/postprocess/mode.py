@@ -76,6 +76,8 @@ def _previous_nonblank_end(prefix: str) -> int | None:
 
 def _opens_block(prefix: str, suffix: str, language: str, line: str, line_end: int) -> bool:
     """Whether ``line``, ending at offset ``line_end`` of ``prefix``, ends with a block opener."""
+    if not any(opener in line for opener in block_openers(language)):
+        return False  # no opener anywhere on the line: nothing for the tree to confirm, so no parse
     window = document_window(prefix, suffix)
     tree = window_tree(language, window.source())
     window_start = len(prefix) - len(window.before)
