@@ -14,8 +14,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from splice.commands import arguments, interruption
+
+if TYPE_CHECKING:
+    from splice.retrieval.customization import Customization
 
 
 def _write(text: str) -> None:
@@ -71,6 +75,18 @@ async def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"splice: interrupted; nothing was published; {report.indexed} files indexed in this run "
                          "are kept, and the next run resumes from them\n")
         return interruption.EXIT_INTERRUPTED
+    _report(args, outcome, len(sources))
+    if outcome.refused:
+        sys.stderr.write(f"splice: not published: {outcome.refused}; the current artifact, if any, stays\n")
+        return 3
+    if not args.json:
+        _write(f"published {outcome.published}")
+    return 0
+
+
+def _report(args: argparse.Namespace, outcome: Customization, repositories: int) -> None:
+    """What was selected, left out and redacted, and the guardrail's figures: JSON or lines for people."""
+    report = outcome.report
     if args.json:
         _write(json.dumps({
             "tenant": args.tenant, "published": str(outcome.published) if outcome.published else None,
@@ -80,7 +96,7 @@ async def run(args: argparse.Namespace) -> int:
         }, indent=2, default=str))
     else:
         _write(f"tenant {args.tenant}: selected {report.files} files ({report.lines} lines) "
-               f"from {len(sources)} repositories")
+               f"from {repositories} repositories")
         for source in report.sources:
             commit = source.get("commit") or "not a git repository"
             dirty = " (uncommitted changes)" if source.get("dirty") else ""
@@ -98,12 +114,6 @@ async def run(args: argparse.Namespace) -> int:
             _write(f"guardrail: {metrics['tasks']} held-out lines, edit similarity lift {lift['delta']:+.3f} "
                    f"(95% CI {lift['ci95'][0]:+.3f}..{lift['ci95'][1]:+.3f}); quality score "
                    f"{metrics['quality_score']}/10")
-    if outcome.refused:
-        sys.stderr.write(f"splice: not published: {outcome.refused}; the current artifact, if any, stays\n")
-        return 3
-    if not args.json:
-        _write(f"published {outcome.published}")
-    return 0
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -120,24 +120,11 @@ async def run(args: argparse.Namespace) -> int:
     from splice import config  # noqa: PLC0415
     from splice.evaluation.harness import EvalOptions, Evaluation  # noqa: PLC0415
 
-    for path in (args.json, args.html):
-        if path is not None and (reason := arguments.file_problem(path)) is not None:
-            _say(f"cannot write the report: {reason}")
-            return EXIT_USAGE
-    missing = [str(r) for r in args.repo if not r.is_dir()]
-    if missing:
-        _say(f"not a directory: {', '.join(missing)}")
-        return EXIT_USAGE
-    if args.tasks < 1:
-        _say("--tasks must be at least 1")
+    ablations = _checked_ablations(args)
+    if isinstance(ablations, str):
+        _say(ablations)
         return EXIT_USAGE
     settings, _ = config.from_environment()  # the problems were printed as the command started
-    chosen = args.ablations or (TYPING_ABLATIONS if args.kind == "typing" else ",".join(ABLATION_NAMES))
-    ablations = tuple(name.strip() for name in chosen.split(",") if name.strip())
-    unknown = [name for name in ablations if name not in ABLATION_NAMES]
-    if unknown or not ablations:
-        _say(f"unknown ablation {', '.join(unknown) or '(none given)'}; choose from {', '.join(ABLATION_NAMES)}")
-        return EXIT_USAGE
     if args.kind == "typing":
         from splice.commands import eval_typing  # noqa: PLC0415 - see above
 
@@ -181,6 +168,24 @@ async def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"latency ({data['latency_ablation']}, full pipeline): p50 {latency['p50']:.1f} ms, "
                          f"p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms\n")
     return code
+
+
+def _checked_ablations(args: argparse.Namespace) -> tuple[str, ...] | str:
+    """The ablations to run, or what is wrong with the command's arguments."""
+    for path in (args.json, args.html):
+        if path is not None and (reason := arguments.file_problem(path)) is not None:
+            return f"cannot write the report: {reason}"
+    missing = [str(r) for r in args.repo if not r.is_dir()]
+    if missing:
+        return f"not a directory: {', '.join(missing)}"
+    if args.tasks < 1:
+        return "--tasks must be at least 1"
+    chosen = args.ablations or (TYPING_ABLATIONS if args.kind == "typing" else ",".join(ABLATION_NAMES))
+    ablations = tuple(name.strip() for name in chosen.split(",") if name.strip())
+    unknown = [name for name in ablations if name not in ABLATION_NAMES]
+    if unknown or not ablations:
+        return f"unknown ablation {', '.join(unknown) or '(none given)'}; choose from {', '.join(ABLATION_NAMES)}"
+    return ablations
 
 
 def _siblings(repos: list[Path], pairs: list[str]) -> dict[Path, tuple[Path, ...]] | str:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from splice import config
 from splice.commands import arguments
 from splice.commands.report import open_recorded, since_ms
+
+if TYPE_CHECKING:
+    from splice.evaluation.replay import ReplaySummary
 
 
 def _write(text: str) -> None:
@@ -22,7 +26,7 @@ def _write(text: str) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Replay and print the comparison."""
-    from splice.evaluation.replay import LACKS, accepted_parts, replay  # noqa: PLC0415 - keeps `splice --help` fast
+    from splice.evaluation.replay import accepted_parts, replay  # noqa: PLC0415 - keeps `splice --help` fast
     from splice.local import open_local  # noqa: PLC0415 - as above
 
     store = open_recorded(args)
@@ -60,8 +64,15 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await local.aclose()
 
+    _print_summary(summary, engine.name, workspace, args.show)
+    return 0
+
+
+def _print_summary(summary: ReplaySummary, engine_name: str, workspace: Path | None, show: int) -> None:
+    """The counts by outcome, what a replay lacks, and the first ``show`` requests that came out differently."""
+    from splice.evaluation.replay import LACKS  # noqa: PLC0415 - keeps `splice --help` fast
     total = len(summary.requests)
-    _write(f"replayed {total} recorded requests with engine {engine.name}"
+    _write(f"replayed {total} recorded requests with engine {engine_name}"
            + (f" ({summary.errors} failed)" if summary.errors else ""))
     for status, meaning in (("same", "same suggestion"), ("changed", "different suggestion"),
                             ("gone", "no suggestion now"), ("new", "a suggestion where there was none")):
@@ -72,7 +83,7 @@ async def run(args: argparse.Namespace) -> int:
     _write("a replay lacks: " + "; ".join(LACKS) + ("" if workspace else "; the workspace (pass --workspace)"))
     shown = 0
     for request in summary.requests:
-        if shown >= args.show:
+        if shown >= show:
             break
         if request.status == "same":
             continue
@@ -81,7 +92,6 @@ async def run(args: argparse.Namespace) -> int:
         _write(f"\n{request.path} ({request.status}){kept[request.still_produced]}")
         _write(f"  before: {request.before!r}")
         _write(f"  after:  {request.after!r}")
-    return 0
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

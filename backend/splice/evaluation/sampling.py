@@ -23,7 +23,7 @@ Three kinds of task:
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,30 +215,7 @@ def file_candidates(text: str, language: str) -> _Candidates:
     def offset(row: int, byte_column: int) -> int:
         return line_starts[row] + len(byte_lines[row][:byte_column].decode("utf-8", errors="ignore"))
 
-    token_columns: dict[int, list[int]] = {}  # row -> byte columns where code tokens start
-    prose_rows: set[int] = set()
-    blocks: list[tuple[int, int, int]] = []  # (body start, body end, tokens) as offsets
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        node_type = node.type
-        start_row, end_row = node.start_point[0], node.end_point[0]
-        if "comment" in node_type:
-            if end_row > start_row:
-                prose_rows.update(range(start_row, end_row + 1))
-            continue
-        if any(marker in node_type for marker in _ATOMIC_MARKERS) or node.child_count == 0:
-            if end_row > start_row:
-                prose_rows.update(range(start_row, end_row + 1))
-            elif node.end_byte > node.start_byte:
-                token_columns.setdefault(start_row, []).append(node.start_point[1])
-            continue
-        if node_type in _BLOCK_TYPES:
-            body = _block_body(node)
-            if body is not None:
-                (first_row, first_col), (last_row, last_col) = body
-                blocks.append((offset(first_row, first_col), offset(last_row, last_col), first_row))
-        stack.extend(reversed(node.children))
+    token_columns, prose_rows, blocks = _walk(tree.root_node, offset)
 
     line_spans: list[tuple[int, int]] = []
     span_spans: list[tuple[int, int]] = []
@@ -267,6 +244,37 @@ def file_candidates(text: str, language: str) -> _Candidates:
         if tokens >= MIN_TOKENS:
             block_spans.append((start, end))
     return _Candidates(line_spans, block_spans, span_spans)
+
+
+def _walk(root: tree_sitter.Node, offset: Callable[[int, int], int]
+          ) -> tuple[dict[int, list[int]], set[int], list[tuple[int, int, int]]]:
+    """One pass over the tree: where code tokens start on each row, the rows held by comments and multi-line
+    literals (prose, never hidden), and the bodies of blocks as (start offset, end offset, first row)."""
+    token_columns: dict[int, list[int]] = {}  # row -> byte columns where code tokens start
+    prose_rows: set[int] = set()
+    blocks: list[tuple[int, int, int]] = []  # (body start, body end, tokens) as offsets
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        node_type = node.type
+        start_row, end_row = node.start_point[0], node.end_point[0]
+        if "comment" in node_type:
+            if end_row > start_row:
+                prose_rows.update(range(start_row, end_row + 1))
+            continue
+        if any(marker in node_type for marker in _ATOMIC_MARKERS) or node.child_count == 0:
+            if end_row > start_row:
+                prose_rows.update(range(start_row, end_row + 1))
+            elif node.end_byte > node.start_byte:
+                token_columns.setdefault(start_row, []).append(node.start_point[1])
+            continue
+        if node_type in _BLOCK_TYPES:
+            body = _block_body(node)
+            if body is not None:
+                (first_row, first_col), (last_row, last_col) = body
+                blocks.append((offset(first_row, first_col), offset(last_row, last_col), first_row))
+        stack.extend(reversed(node.children))
+    return token_columns, prose_rows, blocks
 
 
 def _block_body(node: tree_sitter.Node) -> tuple[tuple[int, int], tuple[int, int]] | None:
