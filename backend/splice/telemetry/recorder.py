@@ -26,7 +26,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
 
 from splice.config import Settings
 from splice.documents import Edit
@@ -36,11 +36,22 @@ from splice.telemetry.events import CHECKPOINTS_S, Event, TextRecord, line_count
 from splice.telemetry.retention import TrackedSuggestion
 
 if TYPE_CHECKING:
-    from splice.pipeline import CompletionResult
     from splice.telemetry.export import Assignment
     from splice.telemetry.writer import TelemetryWriter
 
 log = get_logger()
+
+
+class Answer(Protocol):
+    """What telemetry reads of the pipeline's answer to a request (``splice.pipeline.CompletionResult``),
+    declared here so that telemetry depends on nothing above it."""
+
+    engine: str
+    fallback: str
+    sources: tuple[str, ...]
+    timings_ms: dict[str, float]
+    skipped: str | None
+    dropped: list[str]
 
 SHOW_TIMEOUT_S = 60.0
 # Typed characters are counted per document and written this often while the person types, and the idle
@@ -160,7 +171,7 @@ class TelemetryRecorder:
 
     @_guarded
     def request_completed(self, *, request_id: str, uri: str, path: str, language: str, prefix: str,
-                          suffix: str, invoked: bool, result: CompletionResult,
+                          suffix: str, invoked: bool, result: Answer,
                           items: list[tuple[str, str, int, int]]) -> None:
         """The pipeline answered; ``items`` are ``(completion_id, insert_text, head_len, start)``."""
         if not self.enabled:
