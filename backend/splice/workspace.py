@@ -6,7 +6,7 @@ rules about what must never be read live in one place: ``.gitignore`` files (nes
 binaries, generated and minified files, oversized files, and files that typically hold secrets. A secret is
 excluded even when no ignore file mentions it: completions must never echo credentials. A symbolic link is
 judged by the file it resolves to (``settings_local.py -> .env`` is a ``.env``) and never followed out of
-the workspace. Every text the walk yields is already redacted (:func:`splice.retrieval.secrets.redact`), so
+the workspace. Every text the walk yields is already redacted (:func:`splice.secrets.redact`), so
 the index, the artifact and its engine corpus, the embedded engine and the evaluation harness cannot see a
 credential pasted into ordinary code; :func:`shared_text` does the same for open documents. The walk never
 raises for a bad file (unreadable, a symlink loop, undecodable bytes); it skips it, tells the caller's
@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from splice.logging import get_logger
-from splice.retrieval.secrets import redact
+from splice.secrets import redact
 
 if TYPE_CHECKING:
     import pathspec

@@ -10,7 +10,7 @@ secret the redactor finds overlaps the inserted text.
 from __future__ import annotations
 
 from splice.postprocess.base import CompletionContext, DropSuggestion, Suggestion
-from splice.retrieval.secrets import REDACTED, findings
+from splice.secrets import REDACTED, findings
 
 
 def drop_secrets(suggestion: Suggestion, context: CompletionContext) -> Suggestion:

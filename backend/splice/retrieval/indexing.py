@@ -24,8 +24,8 @@ from splice.languages import language_for_path
 from splice.logging import get_logger
 from splice.retrieval.chunking import Chunk, chunk_file
 from splice.retrieval.index import RepositoryIndex, text_digest
-from splice.retrieval.secrets import redact
 from splice.retrieval.selection import History, Knobs, Selector, read_history
+from splice.secrets import redact
 from splice.workspace import WalkLimits, workspace_files
 
 if TYPE_CHECKING:

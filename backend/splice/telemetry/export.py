@@ -39,7 +39,7 @@ from typing import Any
 
 from splice import __version__
 from splice.logging import get_logger
-from splice.retrieval.secrets import redact
+from splice.secrets import redact
 from splice.telemetry.events import Event
 from splice.telemetry.outbox import OUTBOX_NAME, Outbox, Queued
 

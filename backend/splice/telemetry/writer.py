@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splice.logging import get_logger
-from splice.retrieval.secrets import redact
+from splice.secrets import redact
 from splice.telemetry.events import Event, TextRecord
 from splice.telemetry.store import Store, StoreError
 

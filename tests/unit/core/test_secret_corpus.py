@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data" / "secrets")
 
 from secret_corpus import planted_cases, score
 
-from splice.retrieval.secrets import REDACTED, findings, redact
+from splice.secrets import REDACTED, findings, redact
 
 
 def _spans(text: str, path: str) -> list[tuple[int, int]]:

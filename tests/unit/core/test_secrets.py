@@ -2,7 +2,7 @@
 
 import pytest
 
-from splice.retrieval.secrets import REDACTED, redact
+from splice.secrets import REDACTED, redact
 
 
 def test_cloud_keys_and_tokens_are_replaced() -> None:
