@@ -72,6 +72,11 @@ class OpenFileSnippets:
         self._answers: dict[tuple[object, ...], list[Snippet]] = {}
         self._merged: _Merged | None = None
 
+    def prepare(self, document: SourceDocument) -> None:
+        """Cut a newly opened document's windows now (a large one's on the background thread), so the first
+        request from another document does not cut them all while the editor waits."""
+        self._ready((document,))
+
     def forget(self, key: str) -> None:
         """Drop cached windows of a closed document."""
         self._indexes.forget(key)

@@ -85,9 +85,13 @@ class OpenDocumentSource:
         self._open: dict[str, SourceDocument] = {}
 
     def opened_or_changed(self, document: OpenDocument) -> None:
-        """The document is open with this text."""
-        self._open[document.key] = SourceDocument(key=document.key, path=document.shown,
-                                                  version=document.version, text=document.text)
+        """The document is open with this text; a newly opened one has its windows cut ahead of use
+        (a document being typed in is no source for itself, so its changes wait until another asks)."""
+        new = document.key not in self._open
+        source = SourceDocument(key=document.key, path=document.shown, version=document.version, text=document.text)
+        self._open[document.key] = source
+        if new:
+            self.finder.prepare(source)
 
     def closed(self, document: OpenDocument) -> None:
         """The document is closed: its windows are dropped."""

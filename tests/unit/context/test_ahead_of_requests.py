@@ -1,4 +1,5 @@
-"""The token counter's cache is filled off the request path: opened documents and retrieval's snippets."""
+"""Work done ahead of the request path: token counts of opened documents and of retrieval's snippets, and
+the windows of newly opened documents."""
 
 from __future__ import annotations
 
@@ -89,4 +90,31 @@ def test_retrieval_counts_its_snippets_on_its_own_thread(tmp_path: Path) -> None
 
 
 async def _search(source: RepositorySource, query: SnippetQuery) -> tuple[Snippet, ...]:
+    return await source.search(query)
+
+
+def test_an_opened_document_has_its_windows_cut_before_any_request() -> None:
+    from splice.context.sources import OpenDocumentSource  # noqa: PLC0415
+
+    source = OpenDocumentSource(window_lines=10)
+    builds: list[str] = []
+    cut = source.finder._index_of
+
+    def counted(key: str, text: str) -> Any:
+        builds.append(key)
+        return cut(key, text)
+
+    source.finder._indexes._build = counted
+    source.opened_or_changed(OpenDocument(key="a", path="/a.py", shown="a.py", version=1, text=CODE))
+    assert builds == ["a"]  # cut when opened
+    source.opened_or_changed(OpenDocument(key="a", path="/a.py", shown="a.py", version=2, text=CODE + "y = 2\n"))
+    assert builds == ["a"]  # a keystroke in it waits until another document asks
+    query = SnippetQuery(key="b", path="b.py", text="def handler_7(request, value_7):\n", offset=33, limit=2)
+    snippets = asyncio.run(_search_open(source, query))
+    assert snippets and builds == ["a", "a"]  # asked for by b: the changed text is cut once, then reused
+    asyncio.run(_search_open(source, query))
+    assert builds == ["a", "a"]
+
+
+async def _search_open(source: Any, query: SnippetQuery) -> tuple[Snippet, ...]:
     return await source.search(query)
