@@ -57,12 +57,41 @@ async def test_completion_at_the_end_of_a_change_reuses_the_prefetched_search() 
     assert len(counting.queries) == 1
 
 
+async def _started(counting: CountingRetrieval, count: int) -> None:
+    for _ in range(500):
+        with counting.lock:
+            if len(counting.queries) >= count:
+                return
+        await asyncio.sleep(0.002)
+
+
+async def test_a_change_searches_before_the_request_and_the_request_reuses_it() -> None:
+    retrieval, counting = service()
+    retrieval.prefetch(query())
+    await _started(counting, 1)
+    assert len(counting.queries) == 1  # under way before any request
+    assert await retrieval.workspace_source.search(query()) == (SNIPPET,)
+    assert len(counting.queries) == 1
+
+
+async def test_a_burst_of_changes_starts_one_search() -> None:
+    retrieval, counting = service()
+    for offset in (CURSOR - 2, CURSOR - 1, CURSOR):
+        retrieval.prefetch(query(offset))
+    await _started(counting, 1)
+    await asyncio.sleep(0.05)
+    assert len(counting.queries) == 1
+    assert await retrieval.workspace_source.search(query()) == (SNIPPET,)
+    assert len(counting.queries) == 1  # the last change's search was the request's
+
+
 async def test_a_request_elsewhere_searches_for_itself() -> None:
     retrieval, counting = service()
     retrieval.prefetch(query())
     await retrieval.workspace_source.search(query(CURSOR - 3))
-    assert len(counting.queries) == 2
-    assert counting.queries[0] != counting.queries[1]
+    await asyncio.sleep(0.05)
+    # The change's search had not started; the request for another cursor replaced it.
+    assert [q.prefix for q in counting.queries] == [TEXT[:CURSOR - 3]]
 
 
 async def test_snippets_are_labelled_by_the_source_that_found_them() -> None:
