@@ -56,7 +56,7 @@ FORMAT = 1
 _GENERATION = re.compile(r"g-[0-9a-f]{16}")
 _RACY_NS = 2_000_000_000  # a file modified this close to being read is checked again next time
 _STALE_TEMP_S = 3600  # an unfinished generation this old belongs to a process that died
-_PROGRESS_FILES = 20  # reading fewer files than this needs no progress bar
+_QUIET_S = 0.5  # reading that ends sooner than this shows no progress bar
 _ARRAYS: dict[str, tuple[str, ...]] = {  # file -> the dtypes it may hold
     "tokens": ("int32",), "boundaries": ("int64",), "file_starts": ("int64",),
     "suffix_array": ("int32", "int64"), "line_keys": ("uint64",), "line_positions": ("int64",),
@@ -207,16 +207,16 @@ def _survey(root: Path, limits: WalkLimits, stored: _Stored | None, vocab: Vocab
         except OSError:
             continue  # vanished or unreadable: the reader would skip it too
     unread = sum(1 for entry, info in visited if not _unchanged(known.get(entry.path), info))
-    progress = cache.progress if unread >= _PROGRESS_FILES else None
     survey = _Survey()
     done = 0
+    reading = time.monotonic()
     for entry, info in visited:
         record = known.get(entry.path)
         if not _unchanged(record, info):
             done += 1
             record = _read_record(entry, info, limits, vocab, started_ns, record, survey)
-            if progress is not None:
-                progress("reading and lexing the workspace for the engine", done, unread)
+            if cache.progress is not None and time.monotonic() - reading >= _QUIET_S:
+                cache.progress("reading and lexing the workspace for the engine", done, unread)
         assert record is not None
         survey.records[entry.path] = record
         if record.indexed:
