@@ -17,7 +17,7 @@ from splice import config
 from splice.commands import arguments
 
 if TYPE_CHECKING:
-    from splice.engines.embedded.project_cache import ProjectCache
+    from splice.engines.embedded import ProjectCache
     from splice.pipeline import CompletionResult
 
 
@@ -66,7 +66,7 @@ def _project_cache(workspace: Path) -> ProjectCache:
     """The engine's stored index of ``workspace``: read back when it is fresh, and when it must be built,
     a progress bar and a line saying so on stderr (stdout carries only the suggestion)."""
     from splice.commands.progress_bar import ProgressBar  # noqa: PLC0415 - as below
-    from splice.engines.embedded.project_cache import ProjectCache  # noqa: PLC0415 - as below
+    from splice.engines.embedded import ProjectCache  # noqa: PLC0415 - as below
 
     def notice(message: str) -> None:
         sys.stderr.write(f"splice: {message}\n")

@@ -11,7 +11,7 @@ from splice.engines.base import Engine
 from splice.engines.embedded import EmbeddedEngine
 
 if TYPE_CHECKING:
-    from splice.engines.embedded.project_cache import ProjectCache
+    from splice.engines.embedded import ProjectCache
 
 StatusCallback = Callable[[str, str | None], None]
 

@@ -13,11 +13,11 @@ import pytest
 
 from splice.context.prompt import FimPrompt
 from splice.engines.base import GenerationRequest
-from splice.engines.embedded import EmbeddedEngine
+from splice.engines.embedded import EmbeddedEngine, ProjectCache
 from splice.engines.embedded import project_cache as cache_module
 from splice.engines.embedded.lexer import TokenArray, Vocabulary
 from splice.engines.embedded.project import ProjectIndex, build_project
-from splice.engines.embedded.project_cache import ProjectCache, cached_project
+from splice.engines.embedded.project_cache import cached_project
 from splice.workspace import WalkLimits
 
 PLANTED = Path(__file__).resolve().parents[2] / "data" / "secrets" / "planted.jsonl"

@@ -22,6 +22,7 @@ import gc
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,7 +33,7 @@ import structlog
 from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
-from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text
+from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text, workspace_cache_dir
 
 if TYPE_CHECKING:
     from splice.engines.embedded.corpus import TokenCorpus
@@ -40,10 +41,31 @@ if TYPE_CHECKING:
     from splice.engines.embedded.lexer import Vocabulary
     from splice.engines.embedded.occurrences import Occurrence
     from splice.engines.embedded.project import ProjectIndex
-    from splice.engines.embedded.project_cache import ProjectCache
     from splice.engines.embedded.ranking import RankingInput
 
 _log = structlog.get_logger()
+
+Progress = Callable[[str, int, int], None]  # (message, done, total)
+
+
+@dataclass(frozen=True)
+class ProjectCache:
+    """Where one workspace's project index is stored, and who hears about building it: ``progress`` gets
+    ``(message, done, total)`` while files are read, ``notice`` one line per build, update or problem."""
+
+    directory: Path
+    progress: Progress | None = None
+    notice: Callable[[str], None] | None = None
+
+    @classmethod
+    def for_workspace(cls, root: Path, *, progress: Progress | None = None,
+                      notice: Callable[[str], None] | None = None) -> ProjectCache:
+        return cls(workspace_cache_dir(root) / "engine", progress, notice)
+
+    def tell(self, message: str) -> None:
+        _log.info("embedded.project_cache", message=message)
+        if self.notice is not None:
+            self.notice(message)
 
 
 def _normalised(path: str) -> str:

@@ -33,7 +33,6 @@ import secrets
 import shutil
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,10 @@ from splice.engines.embedded import corpus as corpus_module
 from splice.engines.embedded import lexer as lexer_module
 from splice.engines.embedded import project as project_module
 from splice.engines.embedded.corpus import TokenCorpus
+from splice.engines.embedded.engine import ProjectCache
 from splice.engines.embedded.lexer import TokenArray, Vocabulary
 from splice.engines.embedded.project import ProjectIndex, code_entries, file_tokens, joined_corpus, project_index
-from splice.workspace import WalkLimits, WorkspaceEntry, read_entry, workspace_cache_dir
+from splice.workspace import WalkLimits, WorkspaceEntry, read_entry
 
 _log = structlog.get_logger()
 
@@ -63,31 +63,8 @@ _ARRAYS: dict[str, tuple[str, ...]] = {  # file -> the dtypes it may hold
     "newline": ("bool",), "deltas": ("int64",), "words": ("bool",),
 }
 
-Progress = Callable[[str, int, int], None]
-
-
 class CacheDamaged(Exception):
     """A stored index that cannot be used; the message says why, for the notice."""
-
-
-@dataclass(frozen=True)
-class ProjectCache:
-    """Where one workspace's project index is stored, and who hears about building it: ``progress`` gets
-    ``(message, done, total)`` while files are read, ``notice`` one line per build, update or problem."""
-
-    directory: Path
-    progress: Progress | None = None
-    notice: Callable[[str], None] | None = None
-
-    @classmethod
-    def for_workspace(cls, root: Path, *, progress: Progress | None = None,
-                      notice: Callable[[str], None] | None = None) -> ProjectCache:
-        return cls(workspace_cache_dir(root) / "engine", progress, notice)
-
-    def tell(self, message: str) -> None:
-        _log.info("embedded.project_cache", message=message)
-        if self.notice is not None:
-            self.notice(message)
 
 
 @dataclass(frozen=True)
