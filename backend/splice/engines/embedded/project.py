@@ -33,6 +33,7 @@ _log = structlog.get_logger()
 # arithmetic wraps), plus the length; a lookup checks the tokens, so a collision costs nothing but time.
 _BASE = np.uint64(0x9E3779B97F4A7C15)
 _LENGTH_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_BLOCK_TOKENS = 1 << 20
 
 LineKeys = npt.NDArray[np.uint64]
 Positions = npt.NDArray[np.int64]
@@ -100,12 +101,21 @@ def line_table(corpus: TokenCorpus, max_positions: int) -> tuple[LineKeys, Posit
     if not starts.size:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     lengths = np.diff(np.append(starts, corpus.size))
-    # Each token's weight is BASE**(its place among the line's content tokens); the line break weighs 0.
-    offsets = np.arange(corpus.size, dtype=np.int64) - np.repeat(starts, lengths)
+    sums = np.empty(starts.size, dtype=np.uint64)
     weights = np.zeros(int(lengths.max()) + 1, dtype=np.uint64)
-    weights[1:] = _powers(int(lengths.max()))
-    sums = np.add.reduceat(corpus.tokens.astype(np.uint64) * weights[offsets], starts, dtype=np.uint64)
-    keep = (lengths > 1) & (np.asarray(corpus.tokens)[starts] != SEPARATOR)
+    weights[1:] = _powers(int(lengths.max()))  # a content token weighs BASE**(its place); the line break 0
+    tokens = np.asarray(corpus.tokens)
+    first = 0
+    while first < starts.size:  # in blocks of about a million tokens, so the temporaries stay small
+        last = int(np.searchsorted(starts, starts[first] + _BLOCK_TOKENS, side="right"))
+        last = max(last, first + 1)
+        begin = int(starts[first])
+        end = int(starts[last]) if last < starts.size else corpus.size
+        offsets = np.arange(begin, end, dtype=np.int64) - np.repeat(starts[first:last], lengths[first:last])
+        weighted = tokens[begin:end].astype(np.uint64) * weights[offsets]
+        sums[first:last] = np.add.reduceat(weighted, starts[first:last] - begin, dtype=np.uint64)
+        first = last
+    keep = (lengths > 1) & (tokens[starts] != SEPARATOR)
     keys = sums[keep] + (lengths[keep] - 1).astype(np.uint64) * _LENGTH_MIX
     positions = starts[keep]
     order = np.argsort(keys, kind="stable")
