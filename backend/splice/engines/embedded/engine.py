@@ -172,8 +172,12 @@ class EmbeddedEngine:
                 self._knowledge = _Knowledge.of(vocab, project)
             else:
                 known = self._known()
-                project = build_project(self._workspace, known.vocab, self._walk_limits, self._max_line_positions)
+                vocab = known.vocab
+                project = build_project(self._workspace, vocab, self._walk_limits, self._max_line_positions)
                 self._knowledge = dataclasses.replace(known, project=project)
+            # The event the evaluation's stdio runner (and the tests) wait for before the first request.
+            _log.info("embedded.project_indexed", root=str(self._workspace), files=len(project.paths),
+                      tokens=project.corpus.size, vocabulary=len(vocab), stored=self._cache is not None)
             # The index and the vocabulary's caches are millions of long-lived entries the cycle collector
             # would otherwise walk on every full collection, a 50-100 ms pause landing in some request.
             # Nothing in them forms cycles, so they are moved out of its sight for good.

@@ -19,15 +19,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import structlog
 
 from splice.engines.embedded.corpus import TokenCorpus
 from splice.engines.embedded.lexer import SEPARATOR, TokenArray, Vocabulary
 from splice.engines.embedded.suffix_index import ReversedSuffixIndex
 from splice.languages import language_for_path
 from splice.workspace import WalkLimits, WorkspaceEntry, read_entry, workspace_entries
-
-_log = structlog.get_logger()
 
 # Line contents are hashed as the polynomial sum of token * BASE**offset modulo 2**64 (numpy's unsigned
 # arithmetic wraps), plus the length; a lookup checks the tokens, so a collision costs nothing but time.
@@ -183,8 +180,5 @@ def build_project(root: Path, vocab: Vocabulary, limits: WalkLimits, max_line_po
         files.append(file_tokens(vocab, source.text))
         if len(paths) >= limits.max_files:
             break
-    project = project_index(root, joined_corpus(files, vocab.boundary_mask()), paths,
-                            max_line_positions=max_line_positions)
-    _log.info("embedded.project_indexed", root=str(root), files=len(paths), tokens=project.corpus.size,
-              vocabulary=len(vocab))
-    return project
+    return project_index(root, joined_corpus(files, vocab.boundary_mask()), paths,
+                         max_line_positions=max_line_positions)
