@@ -184,7 +184,9 @@ def test_a_damaged_cache_is_rebuilt_with_one_notice(tmp_path: Path, calls: Calls
     assert calls.lexed == 3 and same_index(built, rebuilt) and "with_tax" in texts_in(rebuilt, vocab)
     calls.load(root, store)
     assert calls.lexed == 0 and calls.notices == []
-    assert [p.name for p in store.glob("g-*")] == [(store / "current").read_text().strip()]
+    current = (store / "current").read_text().strip()
+    if damage != "pointer to nowhere":  # else the old generation is no longer known as the replaced one
+        assert [p.name for p in store.glob("g-*")] == [current]
 
 
 def test_an_unwritable_cache_leaves_the_index_in_memory(tmp_path: Path, calls: Calls) -> None:
@@ -276,7 +278,11 @@ def test_older_generations_and_abandoned_folders_are_removed(tmp_path: Path, cal
     (store / "tmp-1-abandoned").mkdir()
     os.utime(store / "tmp-1-abandoned", (AN_HOUR_AGO - 3600, AN_HOUR_AGO - 3600))
     (store / "tmp-2-being-written").mkdir()  # another process's, still fresh: left alone
+    (store / "g-00000000000000aa").mkdir()  # another writer's, about to be made current: left alone
+    (store / "g-00000000000000bb").mkdir()  # an hour old: removed
+    os.utime(store / "g-00000000000000bb", (AN_HOUR_AGO, AN_HOUR_AGO))
     write(root, "shop/cart.py", "def total(cart):\n    return 0\n", mtime=AN_HOUR_AGO + 60)
     calls.load(root, store)
     current = (store / "current").read_text().strip()
-    assert sorted(p.name for p in store.iterdir()) == sorted(["current", current, "tmp-2-being-written"])
+    assert sorted(p.name for p in store.iterdir()) == sorted(["current", current, "tmp-2-being-written",
+                                                              "g-00000000000000aa"])

@@ -56,6 +56,7 @@ FORMAT = 1
 _GENERATION = re.compile(r"g-[0-9a-f]{16}")
 _RACY_NS = 2_000_000_000  # a file modified this close to being read is checked again next time
 _STALE_TEMP_S = 3600  # an unfinished generation this old belongs to a process that died
+_YOUNG_S = 60  # a generation this new may be another writer's, about to be made current
 _QUIET_S = 0.5  # reading that ends sooner than this shows no progress bar
 _ARRAYS: dict[str, tuple[str, ...]] = {  # file -> the dtypes it may hold
     "tokens": ("int32",), "boundaries": ("int64",), "file_starts": ("int64",),
@@ -315,8 +316,12 @@ def _write_generation(directory: Path, key: str, root: Path, survey: _Survey, pr
         raise
     pointer = directory / f"current.{os.getpid()}.tmp"
     pointer.write_text(name + "\n", encoding="utf-8")
+    try:
+        replaced = (directory / "current").read_text(encoding="utf-8").strip()
+    except OSError:
+        replaced = ""
     os.replace(pointer, directory / "current")
-    _remove_old(directory, keep=name)
+    _remove_old(directory, keep=name, replaced=replaced)
 
 
 def _write_manifest(folder: Path, head: dict[str, Any], records: dict[str, _Record]) -> None:
@@ -336,15 +341,18 @@ def _restate(folder: Path, records: dict[str, _Record]) -> None:
         _log.info("embedded.project_cache_restate_skipped", error=str(exc))
 
 
-def _remove_old(directory: Path, keep: str) -> None:
-    """Delete generations other than ``keep`` and unfinished ones left by processes that died."""
+def _remove_old(directory: Path, keep: str, replaced: str) -> None:
+    """Delete the generation ``keep`` replaced, older ones, and unfinished ones left by processes that died.
+    A young generation that is not ``replaced`` is left alone: a second writer may be about to point
+    ``current`` at it (its own clean-up removes this one then)."""
     now = time.time()
     try:
         for entry in os.scandir(directory):
             if entry.name == keep or not entry.is_dir(follow_symlinks=False):
                 continue
-            stale = entry.name.startswith("tmp-") and now - entry.stat().st_mtime > _STALE_TEMP_S
-            if _GENERATION.fullmatch(entry.name) or stale:
+            age = now - entry.stat().st_mtime
+            old = _GENERATION.fullmatch(entry.name) and (entry.name == replaced or age > _YOUNG_S)
+            if old or (entry.name.startswith("tmp-") and age > _STALE_TEMP_S):
                 shutil.rmtree(entry.path, ignore_errors=True)
     except OSError as exc:  # another process is cleaning up too; whatever is left goes next time
         _log.info("embedded.project_cache_cleanup_skipped", error=str(exc))
