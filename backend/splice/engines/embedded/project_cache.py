@@ -58,6 +58,7 @@ _RACY_NS = 2_000_000_000  # a file modified this close to being read is checked 
 _STALE_TEMP_S = 3600  # an unfinished generation this old belongs to a process that died
 _YOUNG_S = 60  # a generation this new may be another writer's, about to be made current
 _QUIET_S = 0.5  # reading that ends sooner than this shows no progress bar
+_QUIET_TOKENS = 1_000_000  # indexing fewer tokens than this (well under a second) is not announced
 _ARRAYS: dict[str, tuple[str, ...]] = {  # file -> the dtypes it may hold
     "tokens": ("int32",), "boundaries": ("int64",), "file_starts": ("int64",),
     "suffix_array": ("int32", "int64"), "line_keys": ("uint64",), "line_positions": ("int64",),
@@ -147,8 +148,10 @@ def cached_project(root: Path, cache: ProjectCache, limits: WalkLimits,
         return _project_from(root, stored, paths, max_line_positions), vocab
     files = [survey.lexed[path] if path in survey.lexed else stored.tokens_of(path)  # type: ignore[union-attr]
              for path in survey.order]
-    project = project_index(root, joined_corpus(files, vocab.boundary_mask()), paths,
-                            max_line_positions=max_line_positions)
+    corpus = joined_corpus(files, vocab.boundary_mask())
+    if cache.progress is not None and corpus.size >= _QUIET_TOKENS:
+        cache.progress(f"indexing {corpus.size:,} tokens of {len(paths)} files for the engine", 0, 0)
+    project = project_index(root, corpus, paths, max_line_positions=max_line_positions)
     try:
         _write_generation(cache.directory, key, root, survey, project, vocab)
     except OSError as exc:
