@@ -154,7 +154,9 @@ class RepositoryIndex:
                                          (cursor.lastrowid, term_text(chunk.symbol), term_text(chunk.text)))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # An interrupt can land after COMMIT has ended the transaction: nothing is left to undo then.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._chunk_count = None
 
@@ -167,7 +169,9 @@ class RepositoryIndex:
                     self._delete(path)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # An interrupt can land after COMMIT has ended the transaction: nothing is left to undo then.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._chunk_count = None
 
