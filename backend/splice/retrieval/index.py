@@ -87,7 +87,10 @@ class RepositoryIndex:
                 uri = f"file:{self.path}?mode=ro&immutable=1"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # an index directory that cannot exist is a message, not a traceback
+                    raise IndexUnreadableError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from exc
                 self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")

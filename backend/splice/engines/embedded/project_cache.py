@@ -152,18 +152,18 @@ def cached_project(root: Path, cache: ProjectCache, limits: WalkLimits,
     if cache.progress is not None and corpus.size >= _QUIET_TOKENS:
         cache.progress(f"indexing {corpus.size:,} tokens of {len(paths)} files for the engine", 0, 0)
     project = project_index(root, corpus, paths, max_line_positions=max_line_positions)
+    kept = "stored for next time"
     try:
         _write_generation(cache.directory, key, root, survey, project, vocab)
     except OSError as exc:
-        cache.tell(f"cannot store the engine's index in {cache.directory} ({exc.strerror or exc}); "
-                   "it is kept in memory for this run")
+        kept = f"not stored: {cache.directory}: {exc.strerror or exc}"
     seconds = time.monotonic() - started
     if stored is None:
-        cache.tell(f"indexed {len(paths)} files of {root} for the engine in {seconds:.1f} s (stored for next time)")
+        cache.tell(f"indexed {len(paths)} files of {root} for the engine in {seconds:.1f} s ({kept})")
     else:
         changed = len(survey.lexed) + len(set(stored.order) - set(survey.order))
         cache.tell(f"{changed} file(s) of {root} changed since the engine's index was stored; "
-                   f"updated it in {seconds:.1f} s")
+                   f"updated it in {seconds:.1f} s ({kept})")
     return project, vocab
 
 
