@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from splice.config import Settings
 from splice.context.prompt import FimPrompt
 from splice.engines.base import GenerationRequest
 from splice.engines.embedded import EmbeddedEngine, ProjectCache
@@ -18,6 +19,8 @@ from splice.engines.embedded import project_cache as cache_module
 from splice.engines.embedded.lexer import TokenArray, Vocabulary
 from splice.engines.embedded.project import ProjectIndex, build_project
 from splice.engines.embedded.project_cache import cached_project
+from splice.retrieval.live import default_index_path
+from splice.server.app import _project_cache as server_project_cache
 from splice.workspace import WalkLimits
 
 PLANTED = Path(__file__).resolve().parents[2] / "data" / "secrets" / "planted.jsonl"
@@ -287,3 +290,13 @@ def test_older_generations_and_abandoned_folders_are_removed(tmp_path: Path, cal
     current = (store / "current").read_text().strip()
     assert sorted(p.name for p in store.iterdir()) == sorted(["current", current, "tmp-2-being-written",
                                                               "g-00000000000000aa"])
+
+
+def test_the_server_stores_its_index_beside_the_retrieval_index_except_when_evaluating(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPLICE_INDEX_DIR", str(tmp_path / "index"))
+    root = workspace(tmp_path / "ws")
+    cache = server_project_cache(root, Settings())
+    assert cache is not None and cache.directory == default_index_path(root).parent / "engine"
+    assert server_project_cache(root, Settings(evaluation_guard=str(tmp_path / "guard.json"))) is None
+    assert server_project_cache(None, Settings()) is None
