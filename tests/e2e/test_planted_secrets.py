@@ -95,6 +95,7 @@ def test_the_real_server_suggests_no_secret_and_writes_none(workspace: Path, tmp
         for secret in SECRETS:
             assert secret not in reply
     assert _assert_no_secret_under(index_dir) >= 1
+    assert list(index_dir.glob("*/engine/g-*/tokens.npy")), "the server stored the engine's project index"
     assert _assert_no_secret_under(data_dir) >= 1
 
 

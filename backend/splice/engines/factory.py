@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from splice.config import Settings, directory, tenant_task_ids
 from splice.engines.base import Engine
 from splice.engines.embedded import EmbeddedEngine
+
+if TYPE_CHECKING:
+    from splice.engines.embedded import ProjectCache
 
 StatusCallback = Callable[[str, str | None], None]
 
@@ -17,9 +21,11 @@ def wants_triton(settings: Settings) -> bool:
     return bool(settings.triton_url) and settings.engine in ("auto", "triton")
 
 
-def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None) -> Engine:
-    """The engine ``settings`` ask for. Nothing slow happens here; ``start()`` begins the indexing."""
-    embedded = EmbeddedEngine(workspace=workspace)
+def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None, *,
+                  cache: ProjectCache | None = None) -> Engine:
+    """The engine ``settings`` ask for. Nothing slow happens here; ``start()`` begins the indexing, from the
+    embedded engine's stored project index when ``cache`` is given."""
+    embedded = EmbeddedEngine(workspace=workspace, cache=cache)
     if settings.engine == "neural":
         return _neural(settings, embedded, on_status)
     if not wants_triton(settings):

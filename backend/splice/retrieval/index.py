@@ -87,7 +87,10 @@ class RepositoryIndex:
                 uri = f"file:{self.path}?mode=ro&immutable=1"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # an index directory that cannot exist is a message, not a traceback
+                    raise IndexUnreadableError(f"cannot create {self.path.parent}: {exc.strerror or exc}") from exc
                 self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
@@ -154,7 +157,9 @@ class RepositoryIndex:
                                          (cursor.lastrowid, term_text(chunk.symbol), term_text(chunk.text)))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # An interrupt can land after COMMIT has ended the transaction: nothing is left to undo then.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._chunk_count = None
 
@@ -167,7 +172,9 @@ class RepositoryIndex:
                     self._delete(path)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # An interrupt can land after COMMIT has ended the transaction: nothing is left to undo then.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._chunk_count = None
 
@@ -259,8 +266,12 @@ class RepositoryIndex:
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.stack([np.frombuffer(r[1], dtype=np.float16) for r in rows]).astype(np.float32)
-        return ids, matrix
+        # One buffer for all rows: a frombuffer per row cost more than reading them (50k chunks: 0.15 s).
+        widths = {len(r[1]) for r in rows}
+        if len(widths) != 1:
+            raise IndexUnreadableError(f"the index at {self.path} holds vectors of {len(widths)} different sizes")
+        joined = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
+        return ids, joined.reshape(len(rows), -1).astype(np.float32)
 
     def file_chunks(self, path: str) -> list[tuple[int, npt.NDArray[np.float32] | None]]:
         """Ids and vectors of one file's chunks."""

@@ -9,8 +9,6 @@ static model is installed; without it retrieval is lexical only.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import threading
 from pathlib import Path
 
@@ -30,17 +28,14 @@ from splice.retrieval.indexing import (
 from splice.retrieval.query import RetrievalQuery
 from splice.retrieval.retriever import Retriever
 from splice.retrieval.semantic import VectorTable
-from splice.workspace import path_excluded
+from splice.workspace import path_excluded, workspace_cache_dir
 
 _log = get_logger()
 
 
 def default_index_path(root: Path) -> Path:
     """Where the index of workspace ``root`` is kept."""
-    base = os.environ.get("SPLICE_INDEX_DIR") or str(Path.home() / ".cache" / "splice" / "index")
-    resolved = root.resolve()
-    key = hashlib.sha1(str(resolved).encode("utf-8")).hexdigest()[:12]
-    return Path(base) / f"{resolved.name}-{key}" / "index.sqlite"
+    return workspace_cache_dir(root) / "index.sqlite"
 
 
 def optional_encoder(semantic: bool | None) -> object | None:

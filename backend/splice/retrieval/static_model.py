@@ -135,12 +135,35 @@ def load_static_model(path: Path | None = None, *, build: bool = True) -> Static
     except ImportError as exc:
         raise RetrievalError("semantic retrieval needs model2vec: pip install 'splice[semantic]'") from exc
     try:
-        model = StaticModel.from_pretrained(str(path))
+        model = _local_model(StaticModel, path)
     except Exception as exc:  # a damaged model directory must not take indexing down with a stack trace
         raise RetrievalError(f"cannot load the static embedding model at {path}: {exc}") from exc
     info = path / "splice.json"
     name = json.loads(info.read_text()).get("name", MODEL_NAME) if info.is_file() else path.name
     return StaticEncoder(model, str(name))
+
+
+def _local_model(static_model: Any, path: Path) -> Any:
+    """The model in ``path``, read as model2vec's own loader reads a local folder in its format (embeddings
+    and optional weights and token mapping from ``model.safetensors``, ``tokenizer.json``, ``config.json``),
+    but without importing its model-hub and model-card modules: those cost a quarter of a second, more than
+    everything else a warm ``splice complete`` does before it answers. Any other layout goes through
+    ``from_pretrained``."""
+    files = [path / name for name in ("model.safetensors", "tokenizer.json", "config.json")]
+    if not all(file.is_file() for file in files):
+        return static_model.from_pretrained(str(path))
+    import safetensors  # noqa: PLC0415 - model2vec's own dependency, loaded with it
+    from tokenizers import Tokenizer  # noqa: PLC0415 - as above
+
+    tensors: Any = safetensors.safe_open(str(files[0]), framework="numpy")
+    names = set(tensors.keys())
+    config = json.loads(files[2].read_text(encoding="utf-8"))
+    return static_model(
+        vectors=tensors.get_tensor("embeddings"), tokenizer=Tokenizer.from_file(str(files[1])), config=config,
+        normalize=bool(config.get("normalize", False)), max_length=config.get("max_length", 512),
+        weights=tensors.get_tensor("weights") if "weights" in names else None,
+        token_mapping=tensors.get_tensor("mapping") if "mapping" in names else None,
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from splice.telemetry.recorder import TelemetryRecorder
 
 if TYPE_CHECKING:
     from splice.context.tokens import TokenCounter
+    from splice.engines.embedded import ProjectCache
     from splice.pipeline import CompletionInput, CompletionPipeline, CompletionResult
     from splice.telemetry.export import Assignment
 
@@ -233,7 +234,8 @@ class LanguageServer:
             self.engine = self._engine_override
         else:
             workspace = Path(self.root) if self.root else None
-            self.engine = create_engine(self.settings, workspace, on_status=self.status)
+            self.engine = create_engine(self.settings, workspace, on_status=self.status,
+                                        cache=_project_cache(workspace, self.settings))
             if self.settings.evaluation_guard:
                 from splice.evaluation.guard import GuardedEngine  # noqa: PLC0415 - evaluation runs only
 
@@ -396,6 +398,17 @@ class LanguageServer:
         self.issued[issued.completion_id] = issued
         while len(self.issued) > _ISSUED_LIMIT:
             self.issued.popitem(last=False)
+
+
+def _project_cache(workspace: Path | None, settings: Settings) -> ProjectCache | None:
+    """Where the engine stores its project index of ``workspace``, so a restarted server (or the
+    ``splice complete`` beside it) reads the index back instead of lexing the workspace again; nowhere in
+    evaluation mode, whose masked workspaces are thrown away after the run."""
+    if workspace is None or settings.evaluation_guard:
+        return None
+    from splice.engines.embedded import ProjectCache  # noqa: PLC0415 - with the engine, after `initialize`
+
+    return ProjectCache.for_workspace(workspace)
 
 
 def _language(doc: TextDocument) -> str:

@@ -4,11 +4,13 @@ No server, GPU or model weights: candidates are copied from places whose surroun
 cursor's, found in nested caches (the current document, other open documents and prompt snippets, the
 current directory, the project), adapted to the enclosing function's names where a line only echoes a
 parameter, joined by import lines built for the names the document uses without binding, and ranked by
-agreement on both sides of the cursor and fit with the document. Construction is free;
-``start`` indexes the workspace on a daemon thread so the server can answer ``initialize`` at once, and until
-the index is ready the document-level caches still answer. Open documents are kept as live text and lexed
-lazily, a large one on a background thread (:mod:`splice.derived`), so neither ``document_changed`` nor
-another document's completion waits for it; one past ``CONTEXT_SOURCE_MAX_CHARS`` is no context source.
+agreement on both sides of the cursor and fit with the document. Construction is free; ``start`` indexes the
+workspace on a daemon thread so the server can answer ``initialize`` at once, and until the index is ready the
+document-level caches still answer. Given a :class:`ProjectCache`, the index is read back from disk when the
+workspace is unchanged (and updated from the changed files otherwise) instead of being built from scratch:
+that is what lets a command on a large workspace answer within a second. Open documents are kept as live text
+and lexed lazily, a large one on a background thread (:mod:`splice.derived`), so neither ``document_changed``
+nor another document's completion waits for it; one past ``CONTEXT_SOURCE_MAX_CHARS`` is no context source.
 ``generate`` runs its CPU work in a worker thread so the event loop stays responsive.
 """
 
@@ -20,6 +22,9 @@ import gc
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +32,7 @@ from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
 from splice.logging import get_logger
-from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text
+from splice.workspace import WalkLimits, is_secret_name, path_excluded, shared_text, workspace_cache_dir
 
 if TYPE_CHECKING:
     from splice.engines.embedded.corpus import TokenCorpus
@@ -39,9 +44,55 @@ if TYPE_CHECKING:
 
 _log = get_logger()
 
+Progress = Callable[[str, int, int], None]  # (message, done, total)
+
+
+@dataclass(frozen=True)
+class ProjectCache:
+    """Where one workspace's project index is stored, and who hears about building it: ``progress`` gets
+    ``(message, done, total)`` while files are read, ``notice`` one line per build, update or problem."""
+
+    directory: Path
+    progress: Progress | None = None
+    notice: Callable[[str], None] | None = None
+
+    @classmethod
+    def for_workspace(cls, root: Path, *, progress: Progress | None = None,
+                      notice: Callable[[str], None] | None = None) -> ProjectCache:
+        return cls(workspace_cache_dir(root) / "engine", progress, notice)
+
+    def tell(self, message: str) -> None:
+        _log.info("embedded.project_cache", message=message)
+        if self.notice is not None:
+            self.notice(message)
+
 
 def _normalised(path: str) -> str:
     return os.path.normpath(os.path.abspath(path)) if path else path
+
+
+def _lexed(vocab: Vocabulary, path: str, text: str) -> TokenCorpus:
+    """An open document's corpus, for other documents' completions."""
+    from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
+
+    # Another document's secrets must not become this one's suggestions: it is learnt redacted.
+    return document_corpus(vocab, [(shared_text(path, text), 0)])
+
+
+@dataclass(frozen=True, eq=False)
+class _Knowledge:
+    """The vocabulary, the project index and the open documents lexed in that vocabulary: what one
+    completion reads, replaced whole when the project index arrives. A stored index brings its own
+    vocabulary, so token ids from before and after it must never meet in one request."""
+
+    vocab: Vocabulary
+    project: ProjectIndex | None
+    open_corpora: DerivedCache[TokenCorpus]
+
+    @classmethod
+    def of(cls, vocab: Vocabulary, project: ProjectIndex | None) -> _Knowledge:
+        return cls(vocab, project, DerivedCache(partial(_lexed, vocab), max_chars=CONTEXT_SOURCE_MAX_CHARS,
+                                                name="splice-open-lexer"))
 
 
 class EmbeddedEngine:
@@ -60,8 +111,10 @@ class EmbeddedEngine:
         min_context: int = 1,
         max_open_documents: int = 8,
         max_line_positions: int = 64,
+        cache: ProjectCache | None = None,
     ) -> None:
         self._workspace = workspace
+        self._cache = cache
         self._walk_limits = walk_limits or WalkLimits()
         self._weights = weights or RankingWeights()
         self._max_context = max_context
@@ -74,24 +127,25 @@ class EmbeddedEngine:
         self._nearby_tokens = 500
         # numpy and the index modules load on first use, not at import: the server must answer
         # ``initialize`` within a few hundred milliseconds of starting.
-        self._vocab_instance: Vocabulary | None = None
-        self._project: ProjectIndex | None = None
+        self._knowledge: _Knowledge | None = None
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # Live text of open documents, most recently changed last; lexed on first use.
         self._open: OrderedDict[str, str] = OrderedDict()
-        self._open_corpora: DerivedCache[TokenCorpus] = DerivedCache(
-            self._lexed, max_chars=CONTEXT_SOURCE_MAX_CHARS, name="splice-open-lexer")
         self._excluded: dict[str, bool] = {}
 
-    @property
-    def _vocab(self) -> Vocabulary:
-        if self._vocab_instance is None:
+    def _known(self) -> _Knowledge:
+        """What completions read now (before the project index: a vocabulary of their own, no project)."""
+        known = self._knowledge
+        if known is None:
             from splice.engines.embedded.lexer import Vocabulary  # noqa: PLC0415 - numpy-backed modules load on first use
 
-            self._vocab_instance = Vocabulary()
-        return self._vocab_instance
+            with self._lock:
+                if self._knowledge is None:
+                    self._knowledge = _Knowledge.of(Vocabulary(), None)
+                known = self._knowledge
+        return known
 
     # Lifecycle ----------------------------------------------------------------------------------------
 
@@ -108,10 +162,21 @@ class EmbeddedEngine:
     def _index(self) -> None:
         assert self._workspace is not None
         from splice.engines.embedded.project import build_project  # noqa: PLC0415
+        from splice.engines.embedded.project_cache import cached_project  # noqa: PLC0415
 
         try:
-            self._project = build_project(self._workspace, self._vocab, self._walk_limits,
-                                          self._max_line_positions)
+            if self._cache is not None:
+                project, vocab = cached_project(self._workspace, self._cache, self._walk_limits,
+                                                self._max_line_positions)
+                self._knowledge = _Knowledge.of(vocab, project)
+            else:
+                known = self._known()
+                vocab = known.vocab
+                project = build_project(self._workspace, vocab, self._walk_limits, self._max_line_positions)
+                self._knowledge = dataclasses.replace(known, project=project)
+            # The event the evaluation's stdio runner (and the tests) wait for before the first request.
+            _log.info("embedded.project_indexed", root=str(self._workspace), files=len(project.paths),
+                      tokens=project.corpus.size, vocabulary=len(vocab), stored=self._cache is not None)
             # The index and the vocabulary's caches are millions of long-lived entries the cycle collector
             # would otherwise walk on every full collection, a 50-100 ms pause landing in some request.
             # Nothing in them forms cycles, so they are moved out of its sight for good.
@@ -131,9 +196,10 @@ class EmbeddedEngine:
 
     async def aclose(self) -> None:
         """Forget open documents; the daemon indexing thread, if still running, dies with the process."""
+        known = self._known()
         with self._lock:
             for path in self._open:
-                self._open_corpora.forget(path)
+                known.open_corpora.forget(path)
             self._open.clear()
 
     # Documents ----------------------------------------------------------------------------------------
@@ -163,9 +229,9 @@ class EmbeddedEngine:
         path = _normalised(path)
         with self._lock:
             self._open.pop(path, None)
-        self._open_corpora.forget(path)
+        self._known().open_corpora.forget(path)
 
-    def _open_documents(self, current: str) -> tuple[list[TokenCorpus], frozenset[str]]:
+    def _open_documents(self, current: str, known: _Knowledge) -> tuple[list[TokenCorpus], frozenset[str]]:
         """Lexed corpora of the most recently changed open documents other than ``current``, and the paths
         of all open documents (whose disk copies the project level must skip)."""
         with self._lock:
@@ -178,16 +244,10 @@ class EmbeddedEngine:
                 break
             if path == current or self._is_private(path):
                 continue
-            corpus = self._open_corpora.get(path, text)
+            corpus = known.open_corpora.get(path, text)
             if corpus is not None:
                 corpora.append(corpus)
         return corpora, paths
-
-    def _lexed(self, path: str, text: str) -> TokenCorpus:
-        from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
-
-        # Another document's secrets must not become this one's suggestions: it is learnt redacted.
-        return document_corpus(self._vocab, [(shared_text(path, text), 0)])
 
     # Generation ---------------------------------------------------------------------------------------
 
@@ -217,27 +277,30 @@ class EmbeddedEngine:
         current = _normalised(request.document_path or request.prompt.path)
         if current and is_secret_name(os.path.basename(current)):
             return None
-        cursor = cursor_from_text(self._vocab, request.document_prefix, request.document_suffix)
-        occurrences = self._occurrences(cursor, current, request)
-        proposals = pooled_proposals(self._vocab, cursor, occurrences, weights=self._weights)
-        for text in self._import_lines(cursor, current):
-            add_import_line(self._vocab, proposals, text)
-        return RankingInput(self._vocab, cursor, list(proposals.values()))
+        known = self._known()
+        vocab = known.vocab
+        cursor = cursor_from_text(vocab, request.document_prefix, request.document_suffix)
+        occurrences = self._occurrences(cursor, current, request, known)
+        proposals = pooled_proposals(vocab, cursor, occurrences, weights=self._weights)
+        for text in self._import_lines(cursor, current, known):
+            add_import_line(vocab, proposals, text)
+        return RankingInput(vocab, cursor, list(proposals.values()))
 
-    def _import_lines(self, cursor: Cursor, current: str) -> list[str]:
+    def _import_lines(self, cursor: Cursor, current: str, known: _Knowledge) -> list[str]:
         """Import lines for the names the document reads without binding (see ``imports``)."""
         from splice.engines.embedded.imports import project_import_lines  # noqa: PLC0415
 
-        project = self._project
+        project = known.project
         if project is None or not project.paths:
             return []
         with self._lock:
             open_paths = list(self._open)
         excluded = frozenset(number for number in (project.file_number(p) for p in (*open_paths, current))
                              if number is not None)
-        return project_import_lines(self._vocab, cursor, project, excluded)
+        return project_import_lines(known.vocab, cursor, project, excluded)
 
-    def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest) -> list[Occurrence]:
+    def _occurrences(self, cursor: Cursor, current: str, request: GenerationRequest,
+                     known: _Knowledge) -> list[Occurrence]:
         from splice.engines.embedded.corpus import document_corpus  # noqa: PLC0415
         from splice.engines.embedded.occurrences import (  # noqa: PLC0415
             Level,
@@ -257,19 +320,19 @@ class EmbeddedEngine:
                                         limit=limit)
         found += by_nearby_lines(cursor.document, cursor, Level.DOCUMENT, near=at_cursor,
                                  window=self._nearby_tokens, max_context=max_context)
-        open_corpora, open_paths = self._open_documents(current)
+        open_corpora, open_paths = self._open_documents(current, known)
         # Open-file snippets repeat documents already among the open corpora; counting them twice would
         # make their lines look twice as common. Snippets from elsewhere (repository retrieval) are new.
         snippets = [(s.text, 0) for s in request.prompt.snippets
                     if s.source != "open_files" and not is_secret_name(Path(s.path).name)]
         if snippets:
-            open_corpora.append(document_corpus(self._vocab, snippets))
+            open_corpora.append(document_corpus(known.vocab, snippets))
         for corpus in open_corpora:
             found += by_context_scan(corpus, cursor, Level.OPEN, max_context=max_context,
                                      limit=limit // 2, min_length=self._min_context)
             found += by_following_line_scan(corpus, cursor, Level.OPEN, max_context=max_context,
                                             limit=limit // 2)
-        project = self._project
+        project = known.project
         if project is not None and project.paths:
             excluded = frozenset(
                 number for number in (project.file_number(p) for p in open_paths | {current})

@@ -86,6 +86,32 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self._texts)
 
+    def snapshot(self) -> tuple[list[str], list[bool], list[int], list[bool]]:
+        """Every token text in id order with its flags (line break, indentation change, name): what a stored
+        project index needs to read its token ids back."""
+        with self._lock:
+            return list(self._texts), list(self._newline), list(self._deltas), list(self._words)
+
+    @classmethod
+    def restored(cls, texts: list[str], newline: list[bool], deltas: list[int], words: list[bool]) -> Vocabulary:
+        """A vocabulary giving exactly the ids of a :meth:`snapshot`; ValueError when it cannot be one."""
+        if not texts or texts[SEPARATOR] != _SEPARATOR_TEXT or not len(texts) == len(newline) == len(deltas) \
+                == len(words):
+            raise ValueError("not a vocabulary snapshot")
+        vocab = cls()
+        vocab._ids = {text: number for number, text in enumerate(texts)}
+        if len(vocab._ids) != len(texts):
+            raise ValueError("a token text appears twice")
+        vocab._texts, vocab._newline, vocab._deltas, vocab._words = texts, newline, deltas, words
+        return vocab
+
+    def boundary_mask(self) -> npt.NDArray[np.bool_]:
+        """Per token id, whether the token opens a piece of a corpus (a line break or the file separator)."""
+        with self._lock:
+            mask = np.asarray(self._newline, dtype=np.bool_)
+        mask[SEPARATOR] = True
+        return mask
+
     def intern(self, text: str) -> int:
         """The id of ``text``, assigning one on first sight."""
         found = self._ids.get(text)

@@ -11,8 +11,10 @@ updated; live documents are matched by a linear scan instead (see ``matching``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pydivsufsort  # type: ignore[import-untyped]  # ships no type information
 
 from splice.engines.embedded.lexer import TokenArray
@@ -33,13 +35,26 @@ class MatchRange:
 class ReversedSuffixIndex:
     """Longest-context search over ``tokens`` (forward order); positions reported are forward positions."""
 
-    def __init__(self, tokens: TokenArray) -> None:
+    def __init__(self, tokens: TokenArray, suffix_array: npt.NDArray[np.integer[Any]] | None = None) -> None:
+        """Index ``tokens``, or adopt ``suffix_array``, the one :attr:`suffix_array` gave for the same tokens
+        (a stored index: then nothing is copied, so memory-mapped arrays stay mapped)."""
         self._size = int(tokens.size)
-        self._reversed = np.ascontiguousarray(tokens[::-1], dtype=np.int32)
-        if self._size:
-            self._sa = np.asarray(pydivsufsort.divsufsort(self._reversed), dtype=np.int64)
+        # A reversed view: searching reads it at scattered places, which a view serves as well as a copy.
+        self._reversed = tokens[::-1]
+        if suffix_array is not None:
+            if suffix_array.shape != (self._size,):
+                raise ValueError(f"a suffix array of {suffix_array.size} rows for {self._size} tokens")
+            self._sa: npt.NDArray[np.integer[Any]] = suffix_array
+        elif self._size:
+            # divsufsort gives int32 rows below 2**31 tokens: half the memory of int64, and as fast.
+            self._sa = np.asarray(pydivsufsort.divsufsort(np.ascontiguousarray(self._reversed, dtype=np.int32)))
         else:
             self._sa = np.zeros(0, dtype=np.int64)
+
+    @property
+    def suffix_array(self) -> npt.NDArray[np.integer[Any]]:
+        """The rows, for storing the index."""
+        return self._sa
 
     def __len__(self) -> int:
         return self._size
