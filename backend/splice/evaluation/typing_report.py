@@ -165,7 +165,10 @@ class TypingReport:
                 "keystrokes": replay.keystrokes, "requests": replay.requests, "saved_chars": replay.saved_chars,
                 "accepts": replay.accepts, "partial_accepts": replay.partial_accepts,
                 "errors_added": replay.region_errors_added, "final_matches": replay.final_matches,
-                "shown": [{"text": s.text, "accepted": s.accepted} for s in replay.shown[:40]],
+                # Every suggestion shown, with what the server's confidence came from: a show threshold
+                # is fitted on these offline (``scripts/fit-confidence``).
+                "shown": [{"text": s.text, "accepted": s.accepted, "taken": s.taken, "confidence": s.confidence,
+                           "features": s.features} for s in replay.shown],
             }
         return entry
 
