@@ -26,9 +26,13 @@ from splice.languages import line_comment
 FEATURES = (
     "score", "margin", "alone", "agreement", "match", "mid_identifier", "after_operator", "after_dot",
     "line_start", "end_of_line", "in_comment_or_string", "length", "lines", "typeahead", "logprob",
-    "has_logprob", "replaces",
+    "has_logprob", "replaces", "candidates", "word_typed", "one_word", "unbalanced", "after_opener",
+    "after_blank_line", "line_start_match",
 )
+_OPENERS = frozenset(":{([")
 _FIRST_WORD = re.compile(r"\s*(?:\w+|[^\w\s]+)")
+_WORD_END = re.compile(r"\w+$")  # the part of an identifier typed before the cursor
+_ONE_WORD = re.compile(r"\w+")
 _OPERATORS = frozenset("=+-*/%<>!&|^~,(:[{?")
 _QUOTES = frozenset("\"'`")
 _SCORE_CAP = 20.0
@@ -46,6 +50,7 @@ class Evidence:
     agreement: float  # share of the candidates that begin with the same word
     context_tokens: int  # tokens of agreeing context behind its best match (0 when the engine has none)
     mean_logprob: float | None
+    candidates: int = 1  # how many the engine proposed
 
 
 def evidence(candidates: Sequence[Candidate], index: int) -> Evidence:
@@ -57,7 +62,7 @@ def evidence(candidates: Sequence[Candidate], index: int) -> Evidence:
     agreeing = sum(1 for other in candidates if _first_word(other.text) == first)
     return Evidence(score=candidate.score, margin=margin, alone=len(candidates) == 1,
                     agreement=agreeing / len(candidates), context_tokens=candidate.context_tokens or 0,
-                    mean_logprob=candidate.mean_logprob)
+                    mean_logprob=candidate.mean_logprob, candidates=len(candidates))
 
 
 def features(found: Evidence, text: str, replace_suffix: int, prefix: str, suffix: str, language: str, *,
@@ -70,14 +75,25 @@ def features(found: Evidence, text: str, replace_suffix: int, prefix: str, suffi
     last = line_prefix.rstrip()[-1:]
     score = max(-_SCORE_CAP, min(_SCORE_CAP, found.score)) / 10
     logprob = 0.0 if found.mean_logprob is None else max(-10.0, found.mean_logprob)
+    word = _WORD_END.search(line_prefix)
+    line_start = not line_prefix.strip()
+    above = prefix[: len(prefix) - len(line_prefix)].rstrip(" \t")
+    previous = above[above.rfind("\n", 0, len(above) - 1) + 1:].strip() if above else ""
+    match = math.log1p(found.context_tokens)
     return (
-        score, math.log1p(found.margin), float(found.alone), found.agreement, math.log1p(found.context_tokens),
-        float(bool(line_prefix[-1:]) and (line_prefix[-1].isalnum() or line_prefix[-1] == "_")),
-        float(last in _OPERATORS), float(last == "."), float(not line_prefix.strip()),
+        score, math.log1p(found.margin), float(found.alone), found.agreement, match,
+        float(bool(word)), float(last in _OPERATORS), float(last == "."), float(line_start),
         float(not rest_of_line.strip()), float(_in_comment_or_string(line_prefix, language)),
         math.log1p(len(text)), math.log1p(text.count("\n")), float(typeahead), logprob,
-        float(found.mean_logprob is not None), float(replace_suffix > 0),
+        float(found.mean_logprob is not None), float(replace_suffix > 0), math.log(max(1, found.candidates)),
+        math.log1p(len(word.group(0)) if word else 0), float(_ONE_WORD.fullmatch(text) is not None),
+        float(_bracket_balance(text) != 0), float(line_start and previous[-1:] in _OPENERS),
+        float(line_start and not previous and bool(above)), float(line_start) * match,
     )
+
+
+def _bracket_balance(text: str) -> int:
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
 
 
 def named(values: Sequence[float]) -> dict[str, float]:

@@ -21,7 +21,6 @@ from splice.evaluation.confidence_fit import (
     fit_model,
     split_tasks,
     task_records,
-    value_weights,
     weights_source,
 )
 
@@ -117,13 +116,3 @@ def test_the_script_reproduces_its_coefficients(tmp_path: Path) -> None:
                           str(tmp_path / "missing.json")], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
 
-
-def test_kept_suggestions_weigh_what_they_saved() -> None:
-    records = task_records(synthetic_report())
-    weights = value_weights(records)
-    accepted = np.asarray([s.accepted for r in records for s in r.shown], dtype=np.float64)
-    assert np.all(weights[accepted == 0] == 1.0)
-    assert weights[accepted > 0].mean() == pytest.approx(1.0)  # the kept ones keep their total weight
-    assert weights[accepted == accepted.max()][0] > weights[accepted == accepted[accepted > 0].min()][0]
-    matrix, kept = design(records)
-    assert fit_model(matrix, kept, weights) != fit_model(matrix, kept)
