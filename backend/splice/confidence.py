@@ -69,7 +69,8 @@ def features(found: Evidence, text: str, replace_suffix: int, prefix: str, suffi
              typeahead: bool) -> tuple[float, ...]:
     """The model's inputs for suggestion ``text`` at the cursor between ``prefix`` and ``suffix``, in
     :data:`FEATURES` order."""
-    line_prefix = prefix[prefix.rfind("\n") + 1:]
+    line_begins = prefix.rfind("\n") + 1
+    line_prefix = prefix[line_begins:]
     line_end = suffix.find("\n")
     rest_of_line = suffix[: line_end if line_end >= 0 else len(suffix)]
     last = line_prefix.rstrip()[-1:]
@@ -77,8 +78,8 @@ def features(found: Evidence, text: str, replace_suffix: int, prefix: str, suffi
     logprob = 0.0 if found.mean_logprob is None else max(-10.0, found.mean_logprob)
     word = _WORD_END.search(line_prefix)
     line_start = not line_prefix.strip()
-    above = prefix[: len(prefix) - len(line_prefix)].rstrip(" \t")
-    previous = above[above.rfind("\n", 0, len(above) - 1) + 1:].strip() if above else ""
+    # The line above, found without copying the prefix (documents run to megabytes).
+    previous = prefix[prefix.rfind("\n", 0, line_begins - 1) + 1: line_begins - 1].strip() if line_begins else ""
     match = math.log1p(found.context_tokens)
     return (
         score, math.log1p(found.margin), float(found.alone), found.agreement, match,
@@ -88,7 +89,7 @@ def features(found: Evidence, text: str, replace_suffix: int, prefix: str, suffi
         float(found.mean_logprob is not None), float(replace_suffix > 0), math.log(max(1, found.candidates)),
         math.log1p(len(word.group(0)) if word else 0), float(_ONE_WORD.fullmatch(text) is not None),
         float(_bracket_balance(text) != 0), float(line_start and previous[-1:] in _OPENERS),
-        float(line_start and not previous and bool(above)), float(line_start) * match,
+        float(line_start and not previous and line_begins > 0), float(line_start) * match,
     )
 
 

@@ -28,6 +28,15 @@ def test_cursor_position_features() -> None:
     assert _at("x = ", "\n")["end_of_line"] == 1.0 and _at("f(", ")\n")["end_of_line"] == 0.0
 
 
+def test_line_start_after_an_opener_or_a_blank_line_and_the_word_typed() -> None:
+    assert _at("def f():\n    ")["after_opener"] == 1.0 and _at("def f():\n    ")["after_blank_line"] == 0.0
+    assert _at("x = 1\n  \n    ")["after_blank_line"] == 1.0 and _at("    ")["after_blank_line"] == 0.0
+    assert _at("x = 1\n    ")["line_start_match"] == _at("x = 1\n    ")["match"] > 0
+    assert _at("    value = comp")["word_typed"] > _at("    value = c")["word_typed"] > 0 == _at("x = ")["word_typed"]
+    assert _at("x = ", text="total")["one_word"] == 1.0 and _at("x = ", text="f(a)")["one_word"] == 0.0
+    assert _at("x = ", text="f(a")["unbalanced"] == 1.0 and _at("x = ", text="f(a)")["unbalanced"] == 0.0
+
+
 def test_comments_and_strings_are_seen_on_the_cursor_line() -> None:
     assert _at("x = 1  # the total ")["in_comment_or_string"] == 1.0
     assert _at('print("a # b')["in_comment_or_string"] == 1.0  # inside the string, not a comment
@@ -50,6 +59,7 @@ def test_evidence_margin_and_agreement_between_candidates() -> None:
                   Candidate(text="return None", score=1.0), Candidate(text="pass", score=0.5)]
     first = evidence(candidates, 0)
     assert first.margin == 2.0 and first.agreement == 2 / 3 and first.context_tokens == 9 and not first.alone
+    assert first.candidates == 3
     last = evidence(candidates, 2)
     assert last.margin == 10.0 and last.agreement == 1 / 3  # nothing after it: the cap
     assert evidence(candidates[:1], 0).alone
