@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from splice.confidence_weights import MIN_CONFIDENCE
+
 FAMILIES = ("starcoder2", "qwen2.5-coder", "deepseek-coder", "codellama", "codegemma")
 ENGINES = ("auto", "embedded", "triton", "neural")
 # A tenant's name is a directory under the artifacts root: lowercase only, so that two spellings of one
@@ -156,6 +158,9 @@ class Settings:
     neural_model: str = ""
     neural_adapter: str = ""  # a LoRA adapter directory (`splice train-adapter --out`) applied to it
     neural_threads: int = 2  # CPU threads torch may use for the neural engine
+    # Automatic suggestions the confidence model puts below this are not shown (an explicit request shows
+    # them); 0 shows everything. Higher: fewer wrong suggestions, and fewer characters saved.
+    min_confidence: float = MIN_CONFIDENCE
 
 
 # Per field: (check, what a valid value looks like).
@@ -199,6 +204,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "neural_model": (lambda v: v == "" or directory(v) is not None, "a checkpoint directory or .gguf file"),
     "neural_adapter": (lambda v: v == "" or directory(v) is not None, "an adapter directory"),
     "neural_threads": (lambda v: 1 <= v <= 256, "an integer from 1 to 256"),
+    "min_confidence": (lambda v: 0.0 <= v <= 1.0, "a number from 0 to 1 (0 shows every suggestion)"),
 }
 
 # Spellings of a boolean accepted from environment variables.

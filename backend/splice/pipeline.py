@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from splice.confidence import confidence, evidence, features, named
 from splice.config import Settings
 from splice.context.builder import Cursor, PromptBuilder
 from splice.context.prompt import FimPrompt
@@ -21,7 +22,7 @@ from splice.engines.base import Candidate, Engine, GenerationRequest
 from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
 from splice.postprocess.chain import default_chain
 from splice.postprocess.mode import is_multiline_position
-from splice.typeahead import TypeaheadCache
+from splice.typeahead import Remembered, TypeaheadCache
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 # What may follow the cursor on its line for an automatic suggestion: closers and separators that the
@@ -52,6 +53,9 @@ class Proposal:
     text: str
     replace_suffix: int
     score: float
+    # How likely the person is to keep it (``splice.confidence``), and the inputs that said so, by name.
+    confidence: float = 1.0
+    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -99,7 +103,7 @@ class CompletionPipeline:
             return result
         key = request.key or request.document_path or request.path
         # Asked for explicitly, the person wants the engine's answer now, not a remembered one.
-        if not request.invoked and self._typed_ahead(result, key, prefix, suffix, request.eol, started):
+        if not request.invoked and self._typed_ahead(result, key, prefix, suffix, request, started):
             return result
         multiline = is_multiline_position(prefix, suffix, request.language)
         prompt = await self._prompt(request, key, prefix, suffix)
@@ -135,16 +139,21 @@ class CompletionPipeline:
         }
         return result
 
-    def _typed_ahead(self, result: CompletionResult, key: str, prefix: str, suffix: str, eol: str,
+    def _typed_ahead(self, result: CompletionResult, key: str, prefix: str, suffix: str, request: CompletionInput,
                      started: float) -> bool:
         """Fill ``result`` from the rest of the previous suggestion when the person is typing it."""
         remainder = self.typeahead.lookup(key, prefix, suffix)
         if remainder is None:
             return False
+        eol, language = request.eol, request.language
         result.engine, result.sources, result.multiline = remainder.engine, remainder.sources, remainder.multiline
         result.typed_ahead = True
-        for text, replace, score in remainder.proposals[:1]:
-            result.proposals.append(Proposal(text=_with_eol(text, eol), replace_suffix=replace, score=score))
+        # The rest of a suggestion the person is typing through stays on screen whatever its confidence:
+        # they have read it already, and hiding it mid-word would make it flicker.
+        for text, replace, score, found in remainder.proposals[:1]:
+            values = features(found, text, replace, prefix, suffix, language, typeahead=True)
+            result.proposals.append(Proposal(text=_with_eol(text, eol), replace_suffix=replace, score=score,
+                                             confidence=confidence(values), features=named(values)))
         # The same stages as every answer (dashboards compare them), those that did not run at zero.
         result.timings_ms = {"context": 0.0, "engine": 0.0, "postprocess": 0.0,
                              "total": round((time.perf_counter() - started) * 1000, 3)}
@@ -161,13 +170,19 @@ class CompletionPipeline:
         return self.builder.finish(draft, snippets, repo=request.repo)
 
     def _post_process(self, result: CompletionResult, candidates: Sequence[Candidate], context: CompletionContext,
-                      request: CompletionInput) -> list[tuple[str, int, float]]:
-        """Run each candidate through the chain into ``result.proposals``; what the typeahead remembers."""
+                      request: CompletionInput) -> list[Remembered]:
+        """Run each candidate through the chain into ``result.proposals``; what the typeahead remembers.
+
+        An automatic suggestion under ``min_confidence`` is not shown, and nothing after it is: the next
+        candidate is what the engine ranked below it, so showing that instead would show something less
+        likely still. An explicit request shows whatever survives the chain: the person asked for a
+        suggestion and reads it anyway."""
         seen: set[str] = set()
-        remembered: list[tuple[str, int, float]] = []
+        remembered: list[Remembered] = []
         limit = 3 if request.invoked else 1
         threshold = self.settings.min_mean_logprob
-        for candidate in candidates:
+        floor = 0.0 if request.invoked else self.settings.min_confidence
+        for index, candidate in enumerate(candidates):
             if threshold < 0 and candidate.mean_logprob is not None and candidate.mean_logprob < threshold:
                 result.dropped.append(f"low confidence: mean log-probability {candidate.mean_logprob:.2f}")
                 continue
@@ -178,9 +193,17 @@ class CompletionPipeline:
             if suggestion.text in seen:
                 continue
             seen.add(suggestion.text)
+            found = evidence(candidates, index)
+            values = features(found, suggestion.text, suggestion.replace_suffix, context.prefix, context.suffix,
+                              request.language, typeahead=False)
+            likely = confidence(values)
+            if likely < floor:
+                result.dropped.append(f"confidence {likely:.2f} below minConfidence {floor:.2f}")
+                break
             result.proposals.append(Proposal(text=_with_eol(suggestion.text, request.eol),
-                                             replace_suffix=suggestion.replace_suffix, score=candidate.score))
-            remembered.append((suggestion.text, suggestion.replace_suffix, candidate.score))
+                                             replace_suffix=suggestion.replace_suffix, score=candidate.score,
+                                             confidence=likely, features=named(values)))
+            remembered.append((suggestion.text, suggestion.replace_suffix, candidate.score, found))
             if len(result.proposals) >= limit:
                 break
         return remembered

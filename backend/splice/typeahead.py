@@ -13,12 +13,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from splice.confidence import Evidence
+
+# A remembered suggestion: text ("\n" line ends), replace_suffix, score, what its confidence came from.
+Remembered = tuple[str, int, float, Evidence]
+
 
 @dataclass(frozen=True)
 class _Answer:
     prefix: str
     suffix: str
-    proposals: tuple[tuple[str, int, float], ...]  # text ("\n" line ends), replace_suffix, score
+    proposals: tuple[Remembered, ...]
     engine: str
     sources: tuple[str, ...]
     multiline: bool
@@ -28,7 +33,7 @@ class _Answer:
 class Remainder:
     """What is left of remembered suggestions after the characters typed since."""
 
-    proposals: tuple[tuple[str, int, float], ...]
+    proposals: tuple[Remembered, ...]
     engine: str
     sources: tuple[str, ...]
     multiline: bool
@@ -42,7 +47,7 @@ class TypeaheadCache:
         self._per_document = answers_per_document
         self._documents = documents
 
-    def remember(self, document: str, prefix: str, suffix: str, proposals: list[tuple[str, int, float]],
+    def remember(self, document: str, prefix: str, suffix: str, proposals: list[Remembered],
                  *, engine: str, sources: tuple[str, ...], multiline: bool) -> None:
         """Keep an answer given at ``prefix``/``suffix`` of ``document``."""
         if not proposals:
@@ -61,8 +66,8 @@ class TypeaheadCache:
                 continue
             typed = prefix[len(answer.prefix) :]
             left = tuple(
-                (text[len(typed) :], replace, score)
-                for text, replace, score in answer.proposals
+                (text[len(typed) :], replace, score, found)
+                for text, replace, score, found in answer.proposals
                 if text.startswith(typed) and text[len(typed) :].strip()
             )
             if left:

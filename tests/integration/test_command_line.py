@@ -228,6 +228,9 @@ def test_complete_json_keeps_the_engine_name_short_and_gives_the_fallback_reason
     result = json.loads(done.stdout)
     assert result["engine"] == "embedded"
     assert result["fallback"].startswith("triton")
+    assert result["suggestion"] and 0.0 <= result["confidence"] <= 1.0
+    explained = _splice("complete", f"{source}:9:12", "--explain", SPLICE_MIN_CONFIDENCE="1")
+    assert "confidence:" in explained.stdout and "(while typing: not shown, minConfidence 1)" in explained.stdout
 
 
 def test_complete_resolves_the_workspace_by_project_markers_or_the_option(tmp_path: Path) -> None:

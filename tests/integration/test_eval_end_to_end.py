@@ -12,6 +12,9 @@ from typing import Any
 import structlog
 import tenacity
 
+from splice.confidence import FEATURES
+from splice.config import from_environment
+
 REPO = Path(tenacity.__file__).resolve().parent
 # Stands in for the organization's other code: the customized row's artifact is built from it.
 SIBLING = Path(structlog.__file__).resolve().parent
@@ -82,7 +85,14 @@ def test_typing_replays_regions_keystroke_by_keystroke_through_real_servers(tmp_
     assert counts["keystrokes"] <= counts["requests"] <= counts["keystrokes"] + 4
     assert row["broken_after_accept"] == 0 and row["final_differs"] == 0
     assert 0.0 <= row["chars_saved"]["value"] <= 1.0 and row["latency_ms"]["p50"] > 0
+    # The servers applied the default show threshold; what they showed carries its confidence and inputs.
+    threshold = data["settings"]["min_confidence"]
+    assert threshold == from_environment()[0].min_confidence > 0
     for task in data["per_task"]:
         shown = task["rows"]["retrieval"]["shown"]
         assert all(0 <= s["accepted"] <= len(task["region"]) for s in shown)
+        for s in shown:
+            assert set(s["features"]) == set(FEATURES) and s["taken"] in ("whole", "partly", "not")
+            # Only the rest of a suggestion already on screen may sit under the threshold.
+            assert s["confidence"] >= threshold or s["features"]["typeahead"] == 1.0
     assert "Typing replay" in html.read_text()

@@ -170,6 +170,7 @@ def _print(args: argparse.Namespace, result: CompletionResult, workspace: Path, 
             "fallback": result.fallback or None, "workspace": str(workspace),
             "promptTokens": result.prompt_tokens, "sources": list(result.sources),
             "multiline": result.multiline, "timingsMs": result.timings_ms, "dropped": result.dropped,
+            "confidence": round(result.proposals[0].confidence, 4) if result.proposals else None,
         }, indent=2))
         return
     if args.explain:
@@ -181,6 +182,11 @@ def _print(args: argparse.Namespace, result: CompletionResult, workspace: Path, 
         _write("timings (ms):  " + ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items()))
         if result.dropped:
             _write(f"dropped:       {len(result.dropped)} candidate(s): " + "; ".join(result.dropped[:4]))
+        if result.proposals:
+            floor = config.from_environment()[0].min_confidence
+            verdict = "shown" if result.proposals[0].confidence >= floor else "not shown"
+            _write(f"confidence:    {result.proposals[0].confidence:.2f} (while typing: {verdict}, "
+                   f"minConfidence {floor:g})")
         _write("suggestion:")
     if not best:
         sys.stderr.write("splice: no suggestion at this position\n")

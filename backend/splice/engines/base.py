@@ -42,6 +42,8 @@ class Candidate:
     fallback: str = ""
     # Mean log-probability per generated token, where the engine is a language model that reports one.
     mean_logprob: float | None = None
+    # Tokens of context before the cursor that agree with where the text was found (copying engines).
+    context_tokens: int | None = None
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from splice.evaluation.ablations import DEFAULT_OPEN_FILES, Ablation, editor_view
 from splice.evaluation.isolation import Mirror, check_isolation
@@ -48,6 +48,26 @@ class Shown:
     completion_id: str
     remaining: str  # what is left of it on screen after the characters typed or accepted since
     accepted: int = 0  # characters of the region it wrote
+    whole: bool = False  # taken to its end (at once, or word by word)
+    confidence: float | None = None  # the server's estimate that it is kept (``data.confidence``)
+    features: dict[str, float] = field(default_factory=dict)  # what that estimate was made from
+
+    @property
+    def taken(self) -> str:
+        """``whole``, ``partly`` or ``not``: what the developer took of it."""
+        return "whole" if self.whole else "partly" if self.accepted else "not"
+
+
+class Answer(NamedTuple):
+    """The first item of an answer: its text, the span of the document it replaces, its id and what the
+    server said about its confidence."""
+
+    text: str
+    start: int
+    end: int
+    completion_id: str
+    confidence: float | None
+    features: dict[str, float]
 
 
 @dataclass(kw_only=True)
@@ -179,8 +199,8 @@ class TypingClient:
         self.text = self.text[:start] + new + self.text[end:]
         self.cursor = start + len(new)
 
-    async def ask(self, replay: Replay) -> tuple[str, int, int, str] | None:
-        """The first suggestion at the cursor as ``(insert text, range start, range end, id)``, or None."""
+    async def ask(self, replay: Replay) -> Answer | None:
+        """The first suggestion at the cursor, or None."""
         line, character = utf16_position(self.text[: self.cursor])
         replay.requests += 1
         started = time.perf_counter()
@@ -204,8 +224,14 @@ class TypingClient:
         if isinstance(span, dict) and "start" in span and "end" in span:
             start = offset_of(self.text, span["start"]["line"], span["start"]["character"])
             end = offset_of(self.text, span["end"]["line"], span["end"]["character"])
-        completion_id = str((item.get("data") or {}).get("completionId", ""))
-        return str(item["insertText"]), start, end, completion_id
+        data = item.get("data") if isinstance(item.get("data"), dict) else {}
+        assert isinstance(data, dict)
+        raw = data.get("confidence")
+        found = data.get("confidenceFeatures")
+        features = ({str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
+                    if isinstance(found, dict) else {})
+        return Answer(str(item["insertText"]), start, end, str(data.get("completionId", "")),
+                      float(raw) if isinstance(raw, int | float) else None, features)
 
     async def feedback(self, method: str, completion_id: str, **extra: Any) -> None:
         """A show, accept or reject notification for a suggestion the server named."""
@@ -245,10 +271,10 @@ async def replay_task(server: ServerProcess, mirror: Mirror, view_document: str,
 
 
 async def _on_screen(client: TypingClient, replay: Replay, current: Shown | None,
-                     answer: tuple[str, int, int, str] | None) -> Shown | None:
+                     answer: Answer | None) -> Shown | None:
     """The suggestion on screen after an answer: the same one (typed through, or offered again after a
     keystroke it did not foresee), a new one, or none."""
-    text = answer[0] if answer is not None else None
+    text = answer.text if answer is not None else None
     if current is not None and text == current.remaining:
         return current  # the server's typeahead, or the same text again: what is already on screen
     if current is not None and not current.accepted:
@@ -256,16 +282,17 @@ async def _on_screen(client: TypingClient, replay: Replay, current: Shown | None
         await client.feedback("splice/didRejectCompletion", current.completion_id, reason=reason)
     if answer is None or text is None:
         return None
-    shown = Shown(text=text, completion_id=answer[3], remaining=text)
+    shown = Shown(text=text, completion_id=answer.completion_id, remaining=text, confidence=answer.confidence,
+                  features=answer.features)
     replay.shown.append(shown)
     await client.feedback("splice/didShowCompletion", shown.completion_id)
     return shown
 
 
 async def _maybe_accept(client: TypingClient, replay: Replay, current: Shown,
-                        answer: tuple[str, int, int, str], rest: str) -> int:
+                        answer: Answer, rest: str) -> int:
     """Take what the developer would of the suggestion on screen; the region characters it wrote."""
-    insert, start, end, completion_id = answer
+    insert, start, end, completion_id = answer.text, answer.start, answer.end, answer.completion_id
     if start != client.cursor:
         return 0  # a range that starts elsewhere rewrites what the developer already typed: not taken
     written, inserted = accepted_length(insert, client.text[start:end], rest)
@@ -282,6 +309,7 @@ async def _maybe_accept(client: TypingClient, replay: Replay, current: Shown,
         replay.partial_accepts += 1
     current.accepted += written
     current.remaining = insert[inserted:]
+    current.whole = not current.remaining
     replay.saved_chars += written
     replay.keystrokes += 1
     return written

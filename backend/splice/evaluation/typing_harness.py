@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from splice.config import from_environment
 from splice.evaluation.ablations import DEFAULT_OPEN_FILES, ablation_named, editor_view
 from splice.evaluation.bootstrap import RESAMPLES
 from splice.evaluation.guard import RequestGuard
@@ -119,7 +120,9 @@ class TypingEvaluation:
     def report(self, *, partial: bool = False) -> TypingReport:
         """The report of what has completed so far."""
         settings = {"via": "stdio", "open_files": self.options.open_files, "late_ms": self.options.late_ms,
-                    "trigger": "automatic after every keystroke"}
+                    "trigger": "automatic after every keystroke",
+                    # The servers read their settings from SPLICE_* variables, this one included.
+                    "min_confidence": from_environment()[0].min_confidence}
         return TypingReport(tasks=self.tasks, ablations=[a.name for a in self.ablations], replays=self.replays,
                             problems=self.problems, settings=settings, partial=partial, seed=self.options.seed,
                             resamples=self.options.resamples)

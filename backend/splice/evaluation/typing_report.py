@@ -165,7 +165,10 @@ class TypingReport:
                 "keystrokes": replay.keystrokes, "requests": replay.requests, "saved_chars": replay.saved_chars,
                 "accepts": replay.accepts, "partial_accepts": replay.partial_accepts,
                 "errors_added": replay.region_errors_added, "final_matches": replay.final_matches,
-                "shown": [{"text": s.text, "accepted": s.accepted} for s in replay.shown[:40]],
+                # Every suggestion shown, with what the server's confidence came from: a show threshold
+                # is fitted on these offline (``scripts/fit-confidence``).
+                "shown": [{"text": s.text, "accepted": s.accepted, "taken": s.taken, "confidence": s.confidence,
+                           "features": s.features} for s in replay.shown],
             }
         return entry
 
@@ -209,6 +212,10 @@ def _lifts(data: dict[str, Any]) -> str:
     return f"<h2>Lifts (paired, 95% intervals)</h2><table>{head}{''.join(rows)}</table>"
 
 
+def _confidence_note(value: Any) -> str:
+    return f", confidence {value:.2f}" if isinstance(value, int | float) else ""
+
+
 def render_typing_html(data: dict[str, Any]) -> str:
     """The typing report as one self-contained page; every piece of code shown is escaped."""
     head = ("<tr><th>row</th><th>tasks</th>" + "".join(f"<th>{label}</th>" for _, label in _RATE_LABELS)
@@ -217,14 +224,15 @@ def render_typing_html(data: dict[str, Any]) -> str:
     languages = "".join(_row(f"{language} ({name})", group[name])
                         for language, group in data["by_language"].items()
                         for name in data["ablations"] if name in group)
-    wrong: list[tuple[dict[str, Any], str, str]] = []
+    wrong: list[tuple[dict[str, Any], str, str, str]] = []
     for task in data.get("per_task", []):
         for name, row in task["rows"].items():
-            wrong.extend((task, name, s["text"]) for s in row["shown"] if not s["accepted"])
+            wrong.extend((task, name, s["text"], _confidence_note(s.get("confidence")))
+                         for s in row["shown"] if not s["accepted"])
     examples = "".join(
-        f"<div class='example'><b>{html.escape(t['id'])}</b> ({html.escape(name)})<pre class='want'>"
+        f"<div class='example'><b>{html.escape(t['id'])}</b> ({html.escape(name)}{note})<pre class='want'>"
         f"{html.escape(t['region'])}</pre><pre class='got'>{html.escape(text)}</pre></div>"
-        for t, name, text in wrong[:15])
+        for t, name, text, note in wrong[:15])
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in data.get("problems", []))
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Splice typing replay</title><style>"

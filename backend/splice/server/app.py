@@ -10,6 +10,7 @@ It feeds the telemetry recorder (requests here, edits through the document store
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import os
 import uuid
@@ -55,6 +56,8 @@ class IssuedCompletion:
     uri: str
     insert_text: str
     range: dict[str, Any]
+    confidence: float = 1.0
+    features: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class LanguageServer:
@@ -331,7 +334,8 @@ class LanguageServer:
             for index, proposal in enumerate(result.proposals):
                 end = cursor + proposal.replace_suffix
                 rng = {"start": doc.position_at(start, self.encoding), "end": doc.position_at(end, self.encoding)}
-                issued = IssuedCompletion(f"{completion_id_base}-{index}", uri, head + proposal.text, rng)
+                issued = IssuedCompletion(f"{completion_id_base}-{index}", uri, head + proposal.text, rng,
+                                          proposal.confidence, proposal.features)
                 self._remember(issued)
                 items.append(issued)
             loop.call_soon(functools.partial(

@@ -2,7 +2,9 @@
 
 Both read the document at the cursor, run the shared pipeline, and shape its proposals for the wire. A new
 request for a document supersedes the one still running for it (the server cancels that one). Every item
-carries ``data.completionId`` so the editor's show/accept/reject notifications can name it.
+carries ``data.completionId`` so the editor's show/accept/reject notifications can name it, and
+``data.confidence`` with ``data.confidenceFeatures``: how likely the person is to keep it and what that
+estimate was made from, so that a show threshold can be fitted on what editors (or the typing replay) saw.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from splice.server.feedback import accept_command
 from splice.server.params import field, position
 
 if TYPE_CHECKING:
-    from splice.server.app import LanguageServer
+    from splice.server.app import IssuedCompletion, LanguageServer
 
 INVOKED = 1
 # A piece of code, not a word of prose: editors sort and mark Text items as plain words from the buffer.
@@ -37,7 +39,7 @@ async def inline_completion(server: LanguageServer, params: dict[str, Any]) -> d
         {
             "insertText": item.insert_text,
             "range": item.range,
-            "data": {"completionId": item.completion_id},
+            "data": item_data(item),
         }
         for item in outcome
     ]
@@ -64,9 +66,15 @@ async def completion(server: LanguageServer, params: dict[str, Any]) -> dict[str
                 "filterText": item.insert_text,
                 "sortText": f"{rank:04d}",
                 "textEdit": {"range": item.range, "newText": item.insert_text},
-                "data": {"completionId": item.completion_id},
+                "data": item_data(item),
                 "command": accept_command(item.completion_id),
             }
         )
     # Incomplete: the next keystroke changes the prefix, and with it the suggestion.
     return {"isIncomplete": True, "items": items}
+
+
+def item_data(item: IssuedCompletion) -> dict[str, Any]:
+    """An item's ``data``: its id for feedback, and its confidence with the inputs it came from."""
+    return {"completionId": item.completion_id, "confidence": round(item.confidence, 4),
+            "confidenceFeatures": {name: round(value, 4) for name, value in item.features.items()}}

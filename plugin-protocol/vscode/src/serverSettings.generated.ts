@@ -36,6 +36,7 @@ export const SERVER_SETTINGS = {
   neuralModel: "",
   neuralAdapter: "",
   neuralThreads: 2,
+  minConfidence: 0.22,
 } as const;
 
 export type ServerSettingName = keyof typeof SERVER_SETTINGS;

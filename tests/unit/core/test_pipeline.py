@@ -29,7 +29,8 @@ class ListEngine(RemoteEngine):
 
 
 def pipeline(candidates: list[Candidate], **settings: object) -> tuple[CompletionPipeline, ListEngine]:
-    config = dataclasses.replace(Settings(), **settings)  # type: ignore[arg-type]
+    # A fake candidate carries no evidence for the confidence model; the threshold has its own tests.
+    config = dataclasses.replace(Settings(), **{"min_confidence": 0.0, **settings})  # type: ignore[arg-type]
     engine = ListEngine(candidates)
     return CompletionPipeline(config, PromptBuilder(config, COUNTER), engine), engine
 

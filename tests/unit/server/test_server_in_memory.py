@@ -173,6 +173,8 @@ async def test_completion_item_has_text_edit_from_word_start() -> None:
     assert item["textEdit"]["newText"] == "total = a + b"
     assert item["textEdit"]["range"]["start"] == {"line": 1, "character": 4}
     assert reply["result"]["isIncomplete"] is True
+    assert item["kind"] == 15  # Snippet: code, never a plain word of Text
+    assert 0.0 <= item["data"]["confidence"] <= 1.0 and "score" in item["data"]["confidenceFeatures"]
 
 
 async def test_selected_completion_info_prefixes_the_suggestion() -> None:

@@ -403,7 +403,8 @@ def ranked_candidates(
         if text in seen:
             continue
         seen.add(text)
-        candidates.append(Candidate(text=text, score=score, origin=proposal.origin))
+        candidates.append(Candidate(text=text, score=score, origin=proposal.origin,
+                                    context_tokens=proposal.longest))
         if len(candidates) >= count:
             break
     return candidates
