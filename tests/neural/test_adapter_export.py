@@ -2,19 +2,18 @@
 
 The adapters (``conftest.tenant_adapters``) are trained on SmolLM2-135M and exported to TensorRT-LLM's
 layout. The arrays must have the shapes the base configuration implies; read back into peft they must
-give the adapter's outputs; and the CPU serving's own application of those arrays must give them too,
-per request, with tenants kept apart. Skipped without the ``train`` extra (``scripts/setup-neural``).
+give the adapter's outputs; and the CPU serving's own application of those arrays must give them too
+(tenants served through the real server: ``test_triton_tenants.py``). Skipped without the ``train`` extra.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any
 
 import numpy as np
 import pytest
-from neural_support import HAVE_TRAIN, PROBE_PREFIX, PROBE_SUFFIX, SKIP_REASON, TenantAdapter, probe_request
+from neural_support import HAVE_TRAIN, PROBE_PREFIX, PROBE_SUFFIX, SKIP_REASON, TenantAdapter
 
 if not HAVE_TRAIN:
     pytest.skip(SKIP_REASON, allow_module_level=True)
@@ -26,8 +25,7 @@ from splice.adapters.base_model import load_adapter
 from splice.adapters.export import peft_tensors
 from splice.engines.lora_cache import MODULE_IDS
 from splice.engines.lora_cache import load_adapter as load_converted
-from splice.engines.neural import NeuralSettings
-from splice.engines.neural_tenants import AdapterBank, TenantNeuralEngine
+from splice.engines.neural_tenants import AdapterBank
 
 
 def _probe_logits(model: Any, tokenizer: Any, template: Any) -> torch.Tensor:
@@ -82,25 +80,3 @@ def test_a_round_trip_reproduces_the_adapters_outputs_on_the_real_model(
 def _copy(loaded: Any) -> Any:
     return type(loaded)(model=copy.deepcopy(loaded.model), tokenizer=loaded.tokenizer, added=loaded.added,
                         source=loaded.source)
-
-
-async def test_one_base_serves_each_request_with_its_own_tenants_adapter(
-        tenant_adapters: dict[str, TenantAdapter], template: Any) -> None:
-    engine = TenantNeuralEngine(settings=NeuralSettings(threads=1))
-    await engine.start()
-    assert await asyncio.to_thread(engine.wait_until_ready, 300)
-    adapters = {a.task_id: load_converted(a.lora_dir, a.task_id) for a in tenant_adapters.values()}
-    order = [101, 202, None, 202, 101]
-    try:
-        answers = await asyncio.gather(*(engine.generate_with_adapter(probe_request(template), task,
-                                                                      adapters.get(task)) for task in order))
-    finally:
-        await engine.aclose()
-    texts = {task: [] for task in order}
-    for task, candidates in zip(order, answers, strict=True):
-        texts[task].append(candidates[0].text if candidates else "")
-    canaries = {a.task_id: a.canary for a in tenant_adapters.values()}
-    for task, canary in canaries.items():
-        other = next(c for t, c in canaries.items() if t != task)
-        assert all(canary in text and other not in text for text in texts[task]), texts
-    assert not any(c in text for c in canaries.values() for text in texts[None]), texts

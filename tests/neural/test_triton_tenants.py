@@ -90,13 +90,14 @@ async def test_concurrent_tenants_each_get_only_their_own_canary(
     assert engine.adapter_uploads >= 1
 
 
-async def _raw_request(url: str, task_id: int, template: Any) -> list[Any]:
-    """The errors of one request carrying only ``lora_task_id``, read with the vendor client."""
+async def _raw_request(url: str, task_id: int, template: Any, *extra: tuple[str, str, Any]) -> list[Any]:
+    """The errors of one request carrying ``lora_task_id`` (and ``extra`` tensors), read with the vendor
+    client."""
     text = template.render(path="vendor.py", language="python", prefix=PROBE_PREFIX, suffix=PROBE_SUFFIX)
     inputs = []
     for name, datatype, value in (("text_input", "BYTES", np.array([[text.encode()]], dtype=np.object_)),
                                   ("max_tokens", "INT32", np.array([[8]], dtype=np.int32)),
-                                  ("lora_task_id", "UINT64", np.array([[task_id]], dtype=np.uint64))):
+                                  ("lora_task_id", "UINT64", np.array([[task_id]], dtype=np.uint64)), *extra):
         tensor = InferInput(name, list(value.shape), datatype)
         tensor.set_data_from_numpy(value)
         inputs.append(tensor)
@@ -146,3 +147,17 @@ async def test_a_request_without_a_task_id_gets_the_base(
     text = answers[0].text if answers else ""
     assert not any(a.canary in text for a in tenant_adapters.values()), text
     assert engine.adapter_uploads == 0
+
+
+async def test_arrays_that_do_not_fit_the_base_are_refused_and_not_cached(neural_triton: Any, template: Any) -> None:
+    weights = np.zeros((1, 2, 8 * (576 + 576)), dtype=np.float16)
+    for config, reason in (([[0, 0, 8], [1, 0, 8]], "names module 0 of layer 0, which this base model does not have"),
+                           ([[1, 0, 8], [3, 99, 8]], "module 3 of layer 99"),
+                           ([[1, 0, 8], [1, 1, 64]], "rank 64 needs")):
+        errors = await _raw_request(neural_triton.grpc_url, 404, template,
+                                    ("lora_weights", "FP16", weights),
+                                    ("lora_config", "INT32", np.array([config], dtype=np.int32)))
+        assert len(errors) == 1 and reason in str(errors[0]), errors
+    # Nothing was cached: the id alone is still unknown, and the server still answers.
+    errors = await _raw_request(neural_triton.grpc_url, 404, template)
+    assert len(errors) == 1 and "LoRA task 404 not found in cache" in str(errors[0])

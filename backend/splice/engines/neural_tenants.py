@@ -16,6 +16,7 @@ in turn, never superseded: a newer request from another tenant is not a reason t
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import OrderedDict
 from pathlib import Path
@@ -119,19 +120,50 @@ class TenantNeuralEngine(NeuralEngine):
         super().__init__(settings)
         self._bank: AdapterBank | None = None
         self._cache_task: int | None = None
+        # Tickets whose caller went away (a cancelled Triton request), and whether the engine is closing:
+        # those requests stop at their next token instead of holding the worker for other tenants.
+        self._abandoned: set[int] = set()
+        self._closing = False
 
     def _load(self) -> Any:
         loaded = super()._load()
         self._bank = AdapterBank(self._model)
         return loaded
 
+    def check_adapter(self, entry: Adapter) -> None:
+        """Refuse (AdapterError) an adapter whose rows do not fit the loaded base, before it is cached, as
+        TensorRT-LLM validates request tensors before its cache takes them."""
+        if self._bank is None:
+            raise AdapterError("the neural model has not loaded yet")
+        self._bank.matrices(entry)
+
     def _stale(self, ticket: int) -> bool:
-        return False  # requests of many tenants are served in turn; none supersedes another
+        # Requests of many tenants are served in turn: none supersedes another, only its own caller's
+        # cancellation or the engine closing stops it.
+        return self._closing or ticket in self._abandoned
 
     async def generate_with_adapter(self, request: GenerationRequest, task_id: int | None,
                                     entry: Adapter | None) -> list[Candidate]:
         """The greedy continuation of the prompt with ``entry`` (``task_id``'s adapter) applied, or the base."""
-        return await self._generate(lambda ticket: self._decode_for(request, ticket, task_id, entry))
+        tickets: list[int] = []
+
+        def work(ticket: int) -> _Decoded:
+            tickets.append(ticket)
+            try:
+                return self._decode_for(request, ticket, task_id, entry)
+            finally:
+                self._abandoned.discard(ticket)
+
+        try:
+            return await self._generate(work)
+        except asyncio.CancelledError:
+            self._abandoned.update(tickets)  # empty when it had not started: the executor drops it
+            raise
+
+    async def aclose(self) -> None:
+        """Stop a request in progress at its next token, then the worker."""
+        self._closing = True
+        await super().aclose()
 
     def _decode_for(self, request: GenerationRequest, ticket: int, task_id: int | None,
                     entry: Adapter | None) -> _Decoded:

@@ -362,7 +362,7 @@ class TritonPythonModel:
             raise RequestError(str(exc.args[0])) from exc
         return tenant if directory is not None else None
 
-    def _request_adapter(self, fim: FimRequest) -> Any:
+    def _request_adapter(self, engine: Any, fim: FimRequest) -> Any:
         """The adapter ``fim`` asks for, for an engine that applies adapters per request (None: the base).
 
         The cache answers as TensorRT-LLM's does: an id sent with weights caches them, a cached id needs
@@ -375,12 +375,14 @@ class TritonPythonModel:
         carries = fim.lora_weights is not None or fim.lora_config is not None
         directory = self._tenant_directory(fim.tenant)
         prefetched = directory is not None and (directory / lora_cache.WEIGHTS_FILE).is_file()
-        if prefetched and directory is not None and fim.tenant not in self._adapters and not carries:
-            try:
-                self._adapters.put(fim.tenant, lora_cache.load_adapter(directory.parent, fim.tenant))
-            except lora_cache.AdapterError as exc:
-                raise RequestError(str(exc)) from exc
         try:
+            if prefetched and directory is not None and fim.tenant not in self._adapters and not carries:
+                entry = lora_cache.load_adapter(directory.parent, fim.tenant)
+                engine.check_adapter(entry)
+                self._adapters.put(fim.tenant, entry)
+            if fim.lora_weights is not None and fim.lora_config is not None:
+                # Checked against the base before the cache takes it: a bad upload is refused, not kept.
+                engine.check_adapter(lora_cache.adapter(fim.lora_weights, fim.lora_config))
             return self._adapters.resolve(fim.tenant, fim.lora_weights, fim.lora_config)
         except (LookupError, lora_cache.AdapterError) as exc:
             raise RequestError(str(exc.args[0])) from exc
@@ -408,7 +410,7 @@ class TritonPythonModel:
             fim = decode_request(request, self._settings.fim_family)
             engine = self._engines[None]
             if getattr(engine, "applies_adapters", False):
-                adapter = self._request_adapter(fim)
+                adapter = self._request_adapter(engine, fim)
             else:
                 adapter, engine = None, await self._engine_for(self._adapter_tenant(fim))
             generation = asyncio.ensure_future(generate_middle(engine, fim, adapter))
