@@ -14,6 +14,7 @@ import asyncio
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,14 @@ class NeuralEngine(RemoteEngine):
 
     async def generate(self, request: GenerationRequest) -> list[Candidate]:
         """The greedy continuation of the prompt up to a stop sequence, as one candidate."""
+        return await self._generate(lambda ticket: self._decode(request, ticket))
+
+    def _stale(self, ticket: int) -> bool:
+        """Whether the request holding ``ticket`` should stop: a newer request superseded it."""
+        return ticket != self._latest
+
+    async def _generate(self, work: Callable[[int], _Decoded]) -> list[Candidate]:
+        """Run ``work`` (given its ticket) on the worker thread once the model is in, as candidates."""
         loading = self._begin_loading()
         if not loading.done():
             raise EngineUnavailableError("the neural model is still loading")
@@ -123,7 +132,7 @@ class NeuralEngine(RemoteEngine):
             self._latest += 1
             ticket = self._latest
         try:
-            decoded = await asyncio.wrap_future(self._worker.submit(self._decode, request, ticket))
+            decoded = await asyncio.wrap_future(self._worker.submit(work, ticket))
         except _Superseded:
             return []
         except (RuntimeError, ValueError) as exc:  # torch reports shape and memory problems as these
@@ -181,7 +190,7 @@ class NeuralEngine(RemoteEngine):
             self._cache = out.past_key_values
             if step == 0:
                 self._cached_ids = list(ids)
-            if ticket != self._latest:
+            if self._stale(ticket):
                 raise _Superseded
             scores = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
             token = int(torch.argmax(scores))

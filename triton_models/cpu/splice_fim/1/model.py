@@ -101,6 +101,8 @@ class FimRequest:
     tenant: int | None
     lora_weights: Any = None
     lora_config: Any = None
+    # The prompt as sent: a language model reads it whole, repository context and sentinels included.
+    text: str = ""
 
 
 def fim_parts(text: str, family: str) -> tuple[str, str, str]:
@@ -168,6 +170,7 @@ def decode_request(request: Any, family: str) -> FimRequest:
         tenant=int(tenant) if tenant is not None else None,
         lora_weights=_array(request, "lora_weights"),
         lora_config=_array(request, "lora_config"),
+        text=texts[0],
     )
 
 
@@ -216,8 +219,9 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def start_engine(factory: str, workspace: Path | None, timeout: float) -> Any:
-    """Construct the engine named ``module:attr`` and wait until its data is loaded."""
+async def start_engine(factory: str, workspace: Path | None, timeout: float, family: str = "starcoder2") -> Any:
+    """Construct the engine named ``module:attr`` and wait until its data is loaded. An engine that takes
+    a ``family`` (a language model reading the prompt's sentinels) is told the model's ``fim_family``."""
     module_name, _, attr = factory.rpartition(":")
     if module_name.endswith(".py"):
         # A file path: lets a deployment (or a test) plug in an engine that is not an installed module.
@@ -229,7 +233,8 @@ async def start_engine(factory: str, workspace: Path | None, timeout: float) -> 
     else:
         module = importlib.import_module(module_name)
     engine_type = getattr(module, attr)
-    engine = engine_type(workspace=workspace)
+    options = {"family": family} if "family" in inspect.signature(engine_type).parameters else {}
+    engine = engine_type(workspace=workspace, **options)
     if hasattr(engine, "start"):
         await _maybe_await(engine.start())
     if hasattr(engine, "wait_until_ready"):
@@ -244,8 +249,9 @@ async def start_engine(factory: str, workspace: Path | None, timeout: float) -> 
     return engine
 
 
-async def generate_middle(engine: Any, fim: FimRequest) -> tuple[str, float]:
-    """The one call into the engine: the best candidate middle for ``fim`` and its score."""
+async def generate_middle(engine: Any, fim: FimRequest, adapter: Any = None) -> tuple[str, float]:
+    """The one call into the engine: the best candidate middle for ``fim`` and its score. An engine that
+    applies adapters itself (``applies_adapters``) gets the request's resolved adapter, None for the base."""
     # Imported here: splice becomes importable only once initialize() has located it.
     from splice.context.prompt import FimPrompt  # noqa: PLC0415
     from splice.engines.base import GenerationRequest  # noqa: PLC0415
@@ -257,6 +263,7 @@ async def generate_middle(engine: Any, fim: FimRequest) -> tuple[str, float]:
         prefix=fim.prefix,
         suffix=fim.suffix,
         stop=fim.stop_words,
+        text=fim.text,
     )
     request = GenerationRequest(
         prompt=prompt,
@@ -267,7 +274,10 @@ async def generate_middle(engine: Any, fim: FimRequest) -> tuple[str, float]:
         max_new_tokens=fim.max_tokens,
         num_candidates=max(1, len(fim.bad_words) + 1),
     )
-    candidates = await engine.generate(request)
+    if getattr(engine, "applies_adapters", False):
+        candidates = await engine.generate_with_adapter(request, fim.tenant, adapter)
+    else:
+        candidates = await engine.generate(request)
     for candidate in candidates:
         if not any(word in candidate.text for word in fim.bad_words):
             return candidate.text, float(candidate.score)
@@ -352,6 +362,31 @@ class TritonPythonModel:
             raise RequestError(str(exc.args[0])) from exc
         return tenant if directory is not None else None
 
+    def _request_adapter(self, engine: Any, fim: FimRequest) -> Any:
+        """The adapter ``fim`` asks for, for an engine that applies adapters per request (None: the base).
+
+        The cache answers as TensorRT-LLM's does: an id sent with weights caches them, a cached id needs
+        none, ``<artifacts_root>/<id>/`` holding converted arrays is prefetched on first use, and any other
+        id is "not found in cache"."""
+        if fim.tenant is None:
+            return None
+        from splice.engines import lora_cache  # noqa: PLC0415 - importable once initialize() ran
+
+        carries = fim.lora_weights is not None or fim.lora_config is not None
+        directory = self._tenant_directory(fim.tenant)
+        prefetched = directory is not None and (directory / lora_cache.WEIGHTS_FILE).is_file()
+        try:
+            if prefetched and directory is not None and fim.tenant not in self._adapters and not carries:
+                entry = lora_cache.load_adapter(directory.parent, fim.tenant)
+                engine.check_adapter(entry)
+                self._adapters.put(fim.tenant, entry)
+            if fim.lora_weights is not None and fim.lora_config is not None:
+                # Checked against the base before the cache takes it: a bad upload is refused, not kept.
+                engine.check_adapter(lora_cache.adapter(fim.lora_weights, fim.lora_config))
+            return self._adapters.resolve(fim.tenant, fim.lora_weights, fim.lora_config)
+        except (LookupError, lora_cache.AdapterError) as exc:
+            raise RequestError(str(exc.args[0])) from exc
+
     async def _engine_for(self, tenant: int | None) -> Any:
         """The engine for ``tenant`` (None: the default), loaded once and shared by its requests."""
         engine = self._engines.get(tenant)
@@ -364,7 +399,7 @@ class TritonPythonModel:
         async with lock:
             if tenant not in self._engines:
                 self._engines[tenant] = await start_engine(
-                    self._settings.engine, workspace, self._settings.load_timeout_s
+                    self._settings.engine, workspace, self._settings.load_timeout_s, self._settings.fim_family
                 )
         return self._engines[tenant]
 
@@ -373,8 +408,12 @@ class TritonPythonModel:
         final = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
         try:
             fim = decode_request(request, self._settings.fim_family)
-            engine = await self._engine_for(self._adapter_tenant(fim))
-            generation = asyncio.ensure_future(generate_middle(engine, fim))
+            engine = self._engines[None]
+            if getattr(engine, "applies_adapters", False):
+                adapter = self._request_adapter(engine, fim)
+            else:
+                adapter, engine = None, await self._engine_for(self._adapter_tenant(fim))
+            generation = asyncio.ensure_future(generate_middle(engine, fim, adapter))
             # Generation runs without a Triton callback, so poll for cancellation beside it.
             while not generation.done():
                 await asyncio.wait({generation}, timeout=CANCEL_POLL_S)
