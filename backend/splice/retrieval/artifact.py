@@ -128,6 +128,19 @@ def versions(root: Path, tenant: str) -> list[int]:
     return sorted(n for n in numbers if n is not None)
 
 
+def _seal(staging: Path, directory: Path, number: int, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest`` into ``staging``, rename it to ``directory/versions/v<number>`` and point
+    ``directory/current`` at it: each step atomic, so a crash leaves the previous version current."""
+    _write_json_atomically(staging / MANIFEST, manifest)
+    _fsync_directory(staging)
+    (directory / "versions").mkdir(exist_ok=True)
+    final = directory / "versions" / f"v{number:06d}"
+    os.replace(staging, final)
+    _fsync_directory(final.parent)
+    _replace_symlink(directory / "current", f"versions/{final.name}")
+    return final
+
+
 def publish(root: Path, tenant: str, staging: Path, manifest: dict[str, Any], *,
             task_id: int | None = None) -> Path:
     """Seal ``staging`` as the tenant's next version and make it current; returns the version directory."""
@@ -145,13 +158,7 @@ def publish(root: Path, tenant: str, staging: Path, manifest: dict[str, Any], *,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "files": files,
         "engine_bytes": engine_bytes, "lora_task_id": task_id,
     }
-    _write_json_atomically(staging / MANIFEST, manifest)
-    _fsync_directory(staging)
-    (directory / "versions").mkdir(exist_ok=True)
-    final = directory / "versions" / f"v{number:06d}"
-    os.replace(staging, final)
-    _fsync_directory(final.parent)
-    _replace_symlink(directory / "current", f"versions/{final.name}")
+    final = _seal(staging, directory, number, manifest)
     if task_id is not None:
         task_dir = Path(root) / TASK_ID_DIR
         task_dir.mkdir(exist_ok=True)
@@ -261,17 +268,11 @@ def publish_adapter(root: Path, tenant: str, adapter: Path, manifest: dict[str, 
         number = (_adapter_versions(root, tenant) or [0])[-1] + 1
         files = {p.relative_to(staging).as_posix(): {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
                  for p in sorted(staging.rglob("*")) if p.is_file()}
-        _write_json_atomically(staging / MANIFEST, {
+        final = _seal(staging, directory, number, {
             **manifest, "format": ADAPTER_FORMAT, "format_version": FORMAT_VERSION, "tenant": tenant,
             "version": number, "files": files,
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         })
-        _fsync_directory(staging)
-        (directory / "versions").mkdir(exist_ok=True)
-        final = directory / "versions" / f"v{number:06d}"
-        os.replace(staging, final)
-        _fsync_directory(final.parent)
-        _replace_symlink(directory / "current", f"versions/{final.name}")
         for old in _adapter_versions(root, tenant)[:-KEEP_VERSIONS]:
             shutil.rmtree(directory / "versions" / f"v{old:06d}", ignore_errors=True)
     return final
