@@ -79,18 +79,21 @@ async def evaluate_adapter(adapter: Path, held_out: Mapping[str, Sequence[str]],
     options = EvalOptions(tasks=len(sample.tasks), seed=seed)
     outcomes: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    for name, path in ((BASE, ""), (ADAPTED, str(adapter))):
-        started = time.perf_counter()
-        chosen = dataclasses.replace(settings, engine="neural", neural_adapter=path, tenant="")
-        report = await run_ablation(ablation, sample.tasks, sample.files, options=options, settings=chosen)
-        seconds[name] = round(time.perf_counter() - started, 1)
-        stood_in = _fallbacks(report, ablation)
-        if stood_in or ablation in report.unavailable:
-            reason = stood_in[0] if stood_in else report.unavailable[ablation]
-            return {"refused": f"the {name} run was not answered by the neural model on "
-                               f"{len(stood_in)} of {len(sample.tasks)} held-out lines: {reason}",
-                    "tasks": len(sample.tasks)}
-        outcomes[name] = report.outcomes[ablation]
+    from splice.adapters.base_model import shared_bases  # noqa: PLC0415 - torch, only for this check
+
+    with shared_bases():  # both runs copy one load of the base
+        for name, path in ((BASE, ""), (ADAPTED, str(adapter))):
+            started = time.perf_counter()
+            chosen = dataclasses.replace(settings, engine="neural", neural_adapter=path, tenant="")
+            report = await run_ablation(ablation, sample.tasks, sample.files, options=options, settings=chosen)
+            seconds[name] = round(time.perf_counter() - started, 1)
+            stood_in = _fallbacks(report, ablation)
+            if stood_in or ablation in report.unavailable:
+                reason = stood_in[0] if stood_in else report.unavailable[ablation]
+                return {"refused": f"the {name} run was not answered by the neural model on "
+                                   f"{len(stood_in)} of {len(sample.tasks)} held-out lines: {reason}",
+                        "tasks": len(sample.tasks)}
+            outcomes[name] = report.outcomes[ablation]
     paired = Report(tasks=sample.tasks, ablations=[BASE, ADAPTED], outcomes=outcomes, seed=seed,
                     resamples=options.resamples)
     metrics = verdict(paired, seed, baseline=BASE, candidate=ADAPTED, subject="the adapter")
