@@ -92,9 +92,18 @@ def file_examples(file: WorkspaceFile, template: FimTemplate, rng: random.Random
     return examples
 
 
+def window_chars(max_tokens: int) -> int:
+    """The prefix window, in characters, that leaves a ``max_tokens`` example room for its suffix window
+    (a third of it) and middle at about three characters a token. Training cuts an over-long example
+    from the left, so a prefix window too large for the budget would cut away the prefix sentinel and the
+    prefix itself, and the adapter would learn to answer from the suffix alone."""
+    return max(64, max_tokens * 2)
+
+
 def fim_examples(files: Iterable[WorkspaceFile], template: FimTemplate, *, seed: int, per_file: int = 6,
-                 spm_share: float = 0.0) -> list[FimExample]:
-    """Examples from every file, shuffled by ``seed``: the same files and seed give the same list.
+                 spm_share: float = 0.0, window: int = 1500) -> list[FimExample]:
+    """Examples from every file, shuffled by ``seed``: the same files and seed give the same list;
+    ``window`` bounds the prefix in characters (:func:`window_chars`).
 
     ``spm_share`` of the files get suffix-prefix-middle prompts where the family has that format, so the
     adapter serves either ``fimMode``; the rest get prefix-suffix-middle."""
@@ -102,7 +111,7 @@ def fim_examples(files: Iterable[WorkspaceFile], template: FimTemplate, *, seed:
     examples: list[FimExample] = []
     for file in files:
         mode = "spm" if template.supports_spm and rng.random() < spm_share else "psm"
-        examples.extend(file_examples(file, template, rng, count=per_file, mode=mode))
+        examples.extend(file_examples(file, template, rng, count=per_file, mode=mode, window_chars=window))
     rng.shuffle(examples)
     return examples
 

@@ -63,7 +63,7 @@ async def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"splice: --out cannot hold the adapter: {problem}\n")
         return 2
     from splice.adapters.base_model import bundled_model, limit_threads, load_model  # noqa: PLC0415 - torch
-    from splice.adapters.examples import fim_examples, public_files  # noqa: PLC0415 - as above
+    from splice.adapters.examples import fim_examples, public_files, window_chars  # noqa: PLC0415 - as above
     from splice.adapters.training import TrainingPlan, train_adapter  # noqa: PLC0415 - as above
     from splice.adapters.training_data import masked_public  # noqa: PLC0415 - as above
     from splice.context.templates import template_for  # noqa: PLC0415 - as above
@@ -79,7 +79,7 @@ async def run(args: argparse.Namespace) -> int:
     public = masked_public(public_files(round(len(files) * args.public_share / (1 - args.public_share)),
                                         args.seed), data)
     examples = fim_examples([*files, *public], template, seed=args.seed, per_file=args.per_file,
-                            spm_share=args.spm_share)
+                            spm_share=args.spm_share, window=window_chars(args.max_tokens))
     plan = TrainingPlan(rank=args.rank, alpha=args.alpha, targets=args.targets, seed=args.seed,
                         max_steps=args.steps, max_seconds=args.max_seconds, max_tokens=args.max_tokens,
                         checkpoint_every=args.checkpoint_every, learning_rate=args.learning_rate)
