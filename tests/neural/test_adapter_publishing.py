@@ -1,6 +1,6 @@
 """The adapter guardrail and publishing on the real SmolLM2-135M: an adapter trained for six steps on a
 tenant's code is measured against the base model on its held-out files and published with its figures;
-one barely trained is refused for no measurable lift and the current version stays; an empty adapter is
+one over-trained is refused (no measurable lift) and the current version stays; an empty adapter is
 refused before any model runs; rollback restores the version before; a neural engine with the tenant set
 serves the tenant's current adapter.
 
@@ -69,15 +69,16 @@ def shared() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory, shared: None) -> dict[str, Path]:
-    """The tenant's repository, an adapter trained on it for six steps, one barely trained (one step at a
-    learning rate that moves nothing visible), and the artifacts root with an earlier version published."""
+    """The tenant's repository, an adapter trained on it for six steps, one over-trained (40 steps at a high
+    learning rate, after which it mostly ends the middle at once), and the artifacts root with an earlier
+    version published."""
     base = tmp_path_factory.mktemp("tenant")
     repo = _tenant_repository(base / "acme")
     trained, weak, root = base / "trained", base / "weak", base / "artifacts"
     assert main(["train-adapter", "--repo", str(repo), "--out", str(trained), "--steps", "6",
                  "--learning-rate", "1e-3", *TRAINING]) == 0
-    assert main(["train-adapter", "--repo", str(repo), "--out", str(weak), "--steps", "1",
-                 "--learning-rate", "1e-7", *TRAINING]) == 0
+    assert main(["train-adapter", "--repo", str(repo), "--out", str(weak), "--steps", "40",
+                 "--learning-rate", "3e-3", *TRAINING]) == 0
     manifest = json.loads((weak / "splice-adapter.json").read_text())
     publish_adapter(root, "acme", weak, {**manifest, "guardrail": {"note": "an earlier version"}})
     return {"repo": repo, "trained": trained, "weak": weak, "root": root}

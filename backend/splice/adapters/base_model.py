@@ -126,8 +126,11 @@ def _load(path: Path, template: FimTemplate) -> LoadedModel:
     if added:
         tokenizer.add_special_tokens({"additional_special_tokens": list(added)},
                                      replace_extra_special_tokens=False)
-        # New rows start at the mean of the old ones, which keeps the untrained sentinels harmless.
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+        # New rows are drawn around the mean of the old ones, which keeps the untrained sentinels harmless;
+        # from a fixed seed, so every load of a base is the same model (a guardrail's base row, a server's).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, added=added, source=path)
 
