@@ -16,6 +16,7 @@ engine answered any task in place of the neural one is refused too: it would mea
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -76,12 +77,14 @@ async def evaluate_adapter(adapter: Path, held_out: Mapping[str, Sequence[str]],
     if not sample.tasks:
         return {"refused": "no held-out line could be sampled from the held-out files: "
                            + "; ".join(sample.problems or ["none has a line of five tokens"]), "tasks": 0}
-    options = EvalOptions(tasks=len(sample.tasks), seed=seed)
     outcomes: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     from splice.adapters.base_model import shared_bases  # noqa: PLC0415 - torch, only for this check
 
-    with shared_bases():  # both runs copy one load of the base
+    # Both runs copy one load of the base, and mask into one directory: a document's path is part of its
+    # prompt, so the two rows must see the same paths for the adapter to be the only difference.
+    with shared_bases(), tempfile.TemporaryDirectory(prefix="splice-adapter-guardrail-") as workdir:
+        options = EvalOptions(tasks=len(sample.tasks), seed=seed, workdir=Path(workdir))
         for name, path in ((BASE, ""), (ADAPTED, str(adapter))):
             started = time.perf_counter()
             chosen = dataclasses.replace(settings, engine="neural", neural_adapter=path, tenant="")
@@ -94,8 +97,7 @@ async def evaluate_adapter(adapter: Path, held_out: Mapping[str, Sequence[str]],
                                    f"{len(stood_in)} of {len(sample.tasks)} held-out lines: {reason}",
                         "tasks": len(sample.tasks)}
             outcomes[name] = report.outcomes[ablation]
-    paired = Report(tasks=sample.tasks, ablations=[BASE, ADAPTED], outcomes=outcomes, seed=seed,
-                    resamples=options.resamples)
+    paired = Report(tasks=sample.tasks, ablations=[BASE, ADAPTED], outcomes=outcomes, seed=seed)
     metrics = verdict(paired, seed, baseline=BASE, candidate=ADAPTED, subject="the adapter")
     metrics.update({"ablation": ablation, "seconds": seconds, "held_out_files": sum(map(len, allowed.values())),
                     "settings": {"threads": settings.neural_threads, "max_new_tokens": settings.max_new_tokens,
