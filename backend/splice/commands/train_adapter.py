@@ -1,10 +1,12 @@
 """``splice train-adapter --repo PATH --out DIR [...]``: train a LoRA adapter on a tenant's code.
 
-Reads the repositories through the same redacting walk as indexing, builds FIM examples in the model
-family's format, trains for a step or time budget with a progress line on stderr (tokens per second and
-time left), and writes the adapter, the tokenizer with any sentinels it added, and ``splice-adapter.json``
-(base model and its hash, family, rank, targets, data, tokens). Run again with the same ``--out`` to resume
-from its checkpoint; Ctrl-C keeps the last checkpoint and exits 130. Needs the ``train`` extra.
+Reads the repositories through the same redacting walk as indexing, selected with ``splice customize``'s
+knobs, minus the files held out for the guardrail (``--holdout-share``, by path hash) and the lines ``splice
+eval`` hides (``--eval-tasks``); builds FIM examples in the model family's format, trains for a step or time
+budget with a progress line on stderr (tokens per second and time left), and writes the adapter, the tokenizer
+with any sentinels it added, and ``splice-adapter.json`` (base model and its hash, family, rank, targets,
+selection, held-out files, evaluation mask, tokens). Run again with the same ``--out`` to resume from its
+checkpoint; Ctrl-C keeps the last checkpoint and exits 130. Needs the ``train`` extra.
 """
 
 from __future__ import annotations
