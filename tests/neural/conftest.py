@@ -4,6 +4,12 @@ Each tenant's repository is tiny and holds the tenant's canary string where a fi
 must produce it, so a few steps of training teach it; the adapters are trained as pure LoRA (the base's
 FIM sentinels are part of the vocabulary, as in a code model), exported to TensorRT-LLM's layout under
 ``<lora_dir>/<task_id>/`` and shared by every test that serves them. torch runs on one thread.
+
+Imports for the real model are made here, once, before any test module is collected: tests/triton, a
+folder of tests on sys.path, would pass for the `triton` compiler package that torch probes for; torch,
+peft and transformers' generation code are imported here without it, so the probe finds no compiler, as
+outside the tests. Without the train extra nothing is imported and each module
+skips itself, saying why.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ if HAVE_TRAIN:
     try:
         import peft  # noqa: F401 - imported here for the reason above
         import torch
+        import torch._dynamo
         import transformers.generation  # noqa: F401 - as above
 
         from splice.adapters.base_model import LoadedModel, bundled_model, load_model

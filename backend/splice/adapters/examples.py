@@ -1,10 +1,12 @@
 """Fill-in-the-middle training examples from a tenant's files, in the model family's own prompt format.
 
-Each example hides a middle (the rest of a line, a span inside a line, or a block of lines) and renders the
-text around it with the same template the serving prompts use (:mod:`splice.context.templates`), so the
-adapter learns exactly the format it is asked in. Files come in through :func:`splice.workspace.
-workspace_files`, so the selection rules and secret redaction are the ones every other reader obeys. The
-choice of middles depends on the seed alone.
+Each example hides a middle (a line from its indentation, a line's tail from a token boundary, or a block's body)
+and renders the text around it with the same template the serving prompts use
+(:mod:`splice.context.templates`), so the adapter learns exactly the format it is asked in. Middles are the
+hidden-line evaluation's own task spans (:func:`splice.evaluation.sampling.file_candidates`), so the adapter
+practises what it is measured on; only a language without a grammar gets spans cut by characters. Files come
+in through :func:`splice.workspace.workspace_files`, so the selection rules and secret redaction are the ones
+every other reader obeys. The choice of middles depends on the seed alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from splice.context.templates import FimTemplate
-from splice.languages import language_for_path
+from splice.evaluation.sampling import file_candidates
+from splice.languages import has_grammar, language_for_path
 from splice.workspace import WalkLimits, WorkspaceFile, workspace_files
 
 KINDS = ("line", "span", "block")
@@ -51,6 +54,14 @@ def _middle_bounds(lines: list[str], kind: str, rng: random.Random) -> tuple[int
     return row, indent, last, len(lines[last])
 
 
+def _character_span(lines: list[str], offsets: list[int], kind: str, rng: random.Random) -> tuple[int, int] | None:
+    bounds = _middle_bounds(lines, kind, rng)
+    if bounds is None:
+        return None
+    first, start_col, last, end_col = bounds
+    return offsets[first] + start_col, offsets[last] + end_col
+
+
 def file_examples(file: WorkspaceFile, template: FimTemplate, rng: random.Random, *, count: int,
                   window_chars: int = 1500, mode: str = "psm") -> list[FimExample]:
     """Up to ``count`` examples from one file, kinds in turn; prefix and suffix windows of bounded size."""
@@ -59,14 +70,18 @@ def file_examples(file: WorkspaceFile, template: FimTemplate, rng: random.Random
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
     language = language_for_path(file.path)
+    candidates = file_candidates(file.text, language) if has_grammar(language) else None
     examples: list[FimExample] = []
     for number in range(count):
         kind = KINDS[number % len(KINDS)]
-        bounds = _middle_bounds(lines, kind, rng)
+        if candidates is None:
+            bounds = _character_span(lines, offsets, kind, rng)
+        else:  # a file with no middle of this kind the evaluation would hide gives none to train on
+            pool = getattr(candidates, kind)
+            bounds = rng.choice(pool) if pool else None
         if bounds is None:
             continue
-        first, start_col, last, end_col = bounds
-        start, end = offsets[first] + start_col, offsets[last] + end_col
+        start, end = bounds
         middle = file.text[start:end]
         if not middle.strip():
             continue
@@ -77,9 +92,18 @@ def file_examples(file: WorkspaceFile, template: FimTemplate, rng: random.Random
     return examples
 
 
+def window_chars(max_tokens: int) -> int:
+    """The prefix window, in characters, that leaves a ``max_tokens`` example room for its suffix window
+    (a third of it) and middle at about three characters a token. Training cuts an over-long example
+    from the left, so a prefix window too large for the budget would cut away the prefix sentinel and the
+    prefix itself, and the adapter would learn to answer from the suffix alone."""
+    return max(64, max_tokens * 2)
+
+
 def fim_examples(files: Iterable[WorkspaceFile], template: FimTemplate, *, seed: int, per_file: int = 6,
-                 spm_share: float = 0.0) -> list[FimExample]:
-    """Examples from every file, shuffled by ``seed``: the same files and seed give the same list.
+                 spm_share: float = 0.0, window: int = 1500) -> list[FimExample]:
+    """Examples from every file, shuffled by ``seed``: the same files and seed give the same list;
+    ``window`` bounds the prefix in characters (:func:`window_chars`).
 
     ``spm_share`` of the files get suffix-prefix-middle prompts where the family has that format, so the
     adapter serves either ``fimMode``; the rest get prefix-suffix-middle."""
@@ -87,7 +111,7 @@ def fim_examples(files: Iterable[WorkspaceFile], template: FimTemplate, *, seed:
     examples: list[FimExample] = []
     for file in files:
         mode = "spm" if template.supports_spm and rng.random() < spm_share else "psm"
-        examples.extend(file_examples(file, template, rng, count=per_file, mode=mode))
+        examples.extend(file_examples(file, template, rng, count=per_file, mode=mode, window_chars=window))
     rng.shuffle(examples)
     return examples
 

@@ -8,4 +8,4 @@ from __future__ import annotations
 
 # Order shown in ``splice --help``. A module is added here when its command exists.
 COMMANDS: tuple[str, ...] = ("serve", "complete", "index", "customize", "search", "eval", "report", "replay",
-                             "collector", "train-adapter", "export-adapter")
+                             "collector", "train-adapter", "export-adapter", "publish-adapter")

@@ -1,10 +1,12 @@
 """``splice train-adapter --repo PATH --out DIR [...]``: train a LoRA adapter on a tenant's code.
 
-Reads the repositories through the same redacting walk as indexing, builds FIM examples in the model
-family's format, trains for a step or time budget with a progress line on stderr (tokens per second and
-time left), and writes the adapter, the tokenizer with any sentinels it added, and ``splice-adapter.json``
-(base model and its hash, family, rank, targets, data, tokens). Run again with the same ``--out`` to resume
-from its checkpoint; Ctrl-C keeps the last checkpoint and exits 130. Needs the ``train`` extra.
+Reads the repositories through the same redacting walk as indexing, selected with ``splice customize``'s
+knobs, minus the files held out for the guardrail (``--holdout-share``, by path hash) and the lines ``splice
+eval`` hides (``--eval-tasks``); builds FIM examples in the model family's format, trains for a step or time
+budget with a progress line on stderr (tokens per second and time left), and writes the adapter, the tokenizer
+with any sentinels it added, and ``splice-adapter.json`` (base model and its hash, family, rank, targets,
+selection, held-out files, evaluation mask, tokens). Run again with the same ``--out`` to resume from its
+checkpoint; Ctrl-C keeps the last checkpoint and exits 130. Needs the ``train`` extra.
 """
 
 from __future__ import annotations
@@ -33,27 +35,16 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _selection(args: argparse.Namespace) -> tuple[list[Any], Any]:
-    """The files ``splice customize`` would select with the same knobs, read through the redacting walk.
-    Raises SourceError when a history knob is asked of a directory without git history."""
-    from splice.errors import SourceError  # noqa: PLC0415 - loaded only when the command runs
-    from splice.retrieval.indexing import check_source  # noqa: PLC0415 - as above
-    from splice.retrieval.selection import DEFAULT_DEPRECATED, Knobs, Selector, read_history  # noqa: PLC0415
-    from splice.workspace import workspace_files  # noqa: PLC0415 - as above
+def _training_data(args: argparse.Namespace) -> Any:
+    """The files ``splice customize`` would select with the same knobs, minus the guardrail's held-out
+    files and the evaluation's hidden lines (:mod:`splice.adapters.training_data`)."""
+    from splice.adapters.training_data import EvaluationMask, training_data  # noqa: PLC0415 - when run
+    from splice.retrieval.selection import DEFAULT_DEPRECATED, Knobs  # noqa: PLC0415 - as above
 
     knobs = Knobs(include=tuple(args.include), exclude=tuple(args.exclude), since_days=args.since_days,
                   max_bugfix_commits=args.max_bugfix_commits, deprecated=(*DEFAULT_DEPRECATED, *args.deprecated))
-    wants_log = knobs.since_days is not None or knobs.max_bugfix_commits is not None
-    files: list[Any] = []
-    for repo in args.repo:
-        root = check_source(Path(repo))
-        history = read_history(root, with_log=wants_log)
-        if wants_log and history.commit is None:
-            raise SourceError(f"{repo} is not a git repository with commits; "
-                              "--since-days and --max-bugfix-commits need its history")
-        selector = Selector(knobs, history)
-        files.extend(f for f in workspace_files(root) if selector.reason_to_skip(f.path, f.text) is None)
-    return files, knobs
+    return training_data([Path(r) for r in args.repo], knobs, holdout_share=args.holdout_share,
+                         mask=EvaluationMask(tasks=args.eval_tasks, seed=args.eval_seed))
 
 
 def _progress_line(progress: Any) -> None:
@@ -74,20 +65,23 @@ async def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"splice: --out cannot hold the adapter: {problem}\n")
         return 2
     from splice.adapters.base_model import bundled_model, limit_threads, load_model  # noqa: PLC0415 - torch
-    from splice.adapters.examples import fim_examples, public_files  # noqa: PLC0415 - as above
+    from splice.adapters.examples import fim_examples, public_files, window_chars  # noqa: PLC0415 - as above
     from splice.adapters.training import TrainingPlan, train_adapter  # noqa: PLC0415 - as above
+    from splice.adapters.training_data import masked_public  # noqa: PLC0415 - as above
     from splice.context.templates import template_for  # noqa: PLC0415 - as above
     from splice.errors import SpliceError  # noqa: PLC0415 - as above
 
     template = template_for(args.family)
     try:
-        files, knobs = _selection(args)
+        data = _training_data(args)
     except SpliceError as exc:
         sys.stderr.write(f"splice: {exc.message}\n")
         return 2
-    public = public_files(round(len(files) * args.public_share / (1 - args.public_share)), args.seed)
+    files = data.files
+    public = masked_public(public_files(round(len(files) * args.public_share / (1 - args.public_share)),
+                                        args.seed), data)
     examples = fim_examples([*files, *public], template, seed=args.seed, per_file=args.per_file,
-                            spm_share=args.spm_share)
+                            spm_share=args.spm_share, window=window_chars(args.max_tokens))
     plan = TrainingPlan(rank=args.rank, alpha=args.alpha, targets=args.targets, seed=args.seed,
                         max_steps=args.steps, max_seconds=args.max_seconds, max_tokens=args.max_tokens,
                         checkpoint_every=args.checkpoint_every, learning_rate=args.learning_rate)
@@ -107,7 +101,7 @@ async def run(args: argparse.Namespace) -> int:
                 "base_model": str(model_path), "base_model_sha256": _file_hash(model_path),
                 "family": args.family, "rank": plan.rank, "alpha": plan.alpha, "targets": list(plan.targets),
                 "seed": plan.seed, "added_tokens": list(loaded.added), "files": len(files),
-                "public_files": len(public), "examples": len(examples), "selection": knobs.as_dict(),
+                "public_files": len(public), "examples": len(examples), **data.manifest(),
                 "training": report.__dict__,
             }
             (Path(args.out) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -160,6 +154,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="files with suffix-prefix-middle examples, where the family has them (default 0.25)")
     parser.add_argument("--public-share", type=_share, default=0.1, metavar="SHARE",
                         help="share of standard-library files mixed in against forgetting (default 0.1)")
+    parser.add_argument("--holdout-share", type=_share, default=0.15, metavar="SHARE",
+                        help="files held out for the guardrail, chosen by a hash of their path (default 0.15)")
+    parser.add_argument("--eval-tasks", type=arguments.integer(0), default=0, metavar="N",
+                        help="cut out the lines `splice eval --tasks N` hides in these repositories (every kind)")
+    parser.add_argument("--eval-seed", type=arguments.integer(0), default=0, metavar="SEED",
+                        help="the seed of that evaluation (default 0, as splice eval's)")
     parser.add_argument("--rank", type=arguments.integer(1), default=8, help="LoRA rank (default 8)")
     parser.add_argument("--alpha", type=arguments.integer(1), default=16, help="LoRA alpha (default 16)")
     parser.add_argument("--targets", type=_targets, default=("attn_q", "attn_v"), metavar="LIST",

@@ -1,10 +1,13 @@
-"""Which engine serves, from settings: the embedded engine, or Triton with the embedded one as fallback."""
+"""Which engine serves, from settings: the embedded engine, Triton or the neural engine with the embedded one
+as fallback; a neural engine with a tenant set loads the adapter published for that tenant."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import structlog
 
 from splice.config import Settings, directory, tenant_task_ids
 from splice.engines.base import Engine
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
     from splice.engines.embedded import ProjectCache
 
 StatusCallback = Callable[[str, str | None], None]
+_log = structlog.get_logger()
 
 
 def wants_triton(settings: Settings) -> bool:
@@ -58,7 +62,31 @@ def _neural(settings: Settings, embedded: Engine, on_status: StatusCallback | No
     from splice.engines.neural import NeuralEngine, NeuralSettings  # noqa: PLC0415 - as above
 
     neural = NeuralEngine(NeuralSettings(
-        model_path=settings.neural_model, adapter_path=settings.neural_adapter,
+        model_path=settings.neural_model, adapter_path=settings.neural_adapter or tenant_adapter(settings),
         family=settings.model_family, threads=settings.neural_threads,
     ))
     return FallbackEngine(neural, embedded, on_status=on_status or (lambda _state, _msg: None))
+
+
+def tenant_adapter(settings: Settings) -> str:
+    """The adapter version published for the settings' tenant under ``artifacts_dir`` (``splice
+    publish-adapter``), resolved now so a later publish or rollback reaches a new engine, never a running
+    one; "" when there is none, or when it is damaged, foreign or for another prompt format (logged)."""
+    if not settings.tenant or not settings.artifacts_dir:
+        return ""
+    from splice.errors import ArtifactError  # noqa: PLC0415 - only with a neural engine and a tenant
+    from splice.retrieval.artifact import current_adapter, read_adapter_manifest  # noqa: PLC0415 - as above
+
+    try:
+        version = current_adapter(Path(settings.artifacts_dir).expanduser(), settings.tenant)
+        if version is None:
+            return ""
+        manifest = read_adapter_manifest(version, settings.tenant)
+    except ArtifactError as exc:
+        _log.warning("tenant_adapter_unusable", tenant=settings.tenant, problem=exc.message)
+        return ""
+    if manifest.get("family") != settings.model_family:
+        _log.warning("tenant_adapter_unusable", tenant=settings.tenant,
+                     problem=f"trained for the {manifest.get('family')} prompt format, not {settings.model_family}")
+        return ""
+    return str(version)

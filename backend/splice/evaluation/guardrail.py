@@ -70,26 +70,28 @@ async def evaluate_customization(sources: Sequence[Source], skipped: dict[str, l
     return verdict(report, seed)
 
 
-def verdict(report: Any, seed: int) -> dict[str, Any]:
-    """Metrics and the decision from an evaluation of ``BASELINE`` against ``CANDIDATE``."""
-    lift = report.lift(CANDIDATE, BASELINE)
-    summary = {name: report.summary(name) for name in (BASELINE, CANDIDATE)}
+def verdict(report: Any, seed: int, *, baseline: str = BASELINE, candidate: str = CANDIDATE,
+            subject: str = "the customization") -> dict[str, Any]:
+    """Metrics and the decision from an evaluation of ``baseline`` against ``candidate`` (rows of
+    ``report``); ``subject`` names what is judged in the refusal."""
+    lift = report.lift(candidate, baseline)
+    summary = {name: report.summary(name) for name in (baseline, candidate)}
     delta = float(lift["edit_similarity"]["delta"])
     low, high = (float(x) for x in lift["edit_similarity"]["ci95"])
     changed = sum(1 for task in report.tasks
-                  if (ours := report.score(CANDIDATE, task)) is not None
-                  and (theirs := report.score(BASELINE, task)) is not None and ours != theirs)
+                  if (ours := report.score(candidate, task)) is not None
+                  and (theirs := report.score(baseline, task)) is not None and ours != theirs)
     metrics: dict[str, Any] = {
-        "tasks": lift["n"], "seed": seed, "baseline": BASELINE, "lift": lift, "summary": summary,
+        "tasks": lift["n"], "seed": seed, "baseline": baseline, "lift": lift, "summary": summary,
         "changed": changed, "quality_score": quality_score(delta if low > 0 else 0.0),
     }
     if lift["n"] == 0:
         metrics["refused"] = "no held-out task could be evaluated"
     elif changed == 0:
-        metrics["refused"] = (f"the customization changed none of the {lift['n']} held-out suggestions: "
+        metrics["refused"] = (f"{subject} changed none of the {lift['n']} held-out suggestions: "
                               "no evidence that it helps")
     elif delta < 0 and high < 0:
-        metrics["refused"] = (f"the customization does worse than the same pipeline without it (edit "
+        metrics["refused"] = (f"{subject} does worse than the same pipeline without it (edit "
                               f"similarity {delta:+.3f} [{low:+.3f}, {high:+.3f}] over {lift['n']} held-out lines)")
     elif low <= 0:
         metrics["refused"] = (f"no measurable lift: edit similarity {delta:+.3f}, 95% interval [{low:+.3f}, "

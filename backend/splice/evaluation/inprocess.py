@@ -66,7 +66,8 @@ class InProcessSession:
         elapsed = (time.perf_counter() - started) * 1000
         prediction = result.proposals[0].text if result.proposals else ""
         return Outcome(task_id=task.id, prediction=prediction, latency_ms=elapsed, sources=result.sources,
-                       error=result.skipped, candidates=result.candidates)
+                       error=result.skipped, candidates=result.candidates,
+                       fallback=result.fallback)
 
     async def close(self) -> None:
         """Release the engine and the indexes."""

@@ -106,8 +106,12 @@ def sample_tasks(
     *,
     kind: str = "line",
     limits: WalkLimits | None = None,
+    eligible: Callable[[Path, str], bool] | None = None,
 ) -> Sample:
     """Up to ``n`` tasks of ``kind`` from ``repos``, the same ones for the same inputs and ``seed``.
+
+    ``eligible(repository, path)`` limits which files tasks come from (an adapter's held-out files); every
+    readable file still stays in the sample's ``files``, since the rest of the repository is context.
 
     Fewer than ``n`` come back when the repositories do not hold that many candidates; ``problems`` then
     says so, as it does for a repository that is empty or has no language with a grammar.
@@ -122,7 +126,8 @@ def sample_tasks(
         root = Path(repo).resolve()
         texts = {f.path: f.text for f in workspace_files(root, limits)}
         files[root] = texts
-        supported = [path for path in texts if has_grammar(language_for_path(path))]
+        supported = [path for path in texts if has_grammar(language_for_path(path))
+                     and (eligible is None or eligible(root, path))]
         if not texts:
             problems.append(f"{repo}: no readable files (empty, missing, or everything is ignored)")
         elif not supported:

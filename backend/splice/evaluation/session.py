@@ -34,6 +34,8 @@ class Outcome:
     candidates: tuple[str, ...] = ()
     # Whether the hidden text occurs verbatim in what this row lets the engine see (the copy ceiling).
     in_view: bool | None = None
+    # Why the configured engine did not answer, when its fallback stood in ("" when it answered itself).
+    fallback: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -128,6 +128,19 @@ def versions(root: Path, tenant: str) -> list[int]:
     return sorted(n for n in numbers if n is not None)
 
 
+def _seal(staging: Path, directory: Path, number: int, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest`` into ``staging``, rename it to ``directory/versions/v<number>`` and point
+    ``directory/current`` at it: each step atomic, so a crash leaves the previous version current."""
+    _write_json_atomically(staging / MANIFEST, manifest)
+    _fsync_directory(staging)
+    (directory / "versions").mkdir(exist_ok=True)
+    final = directory / "versions" / f"v{number:06d}"
+    os.replace(staging, final)
+    _fsync_directory(final.parent)
+    _replace_symlink(directory / "current", f"versions/{final.name}")
+    return final
+
+
 def publish(root: Path, tenant: str, staging: Path, manifest: dict[str, Any], *,
             task_id: int | None = None) -> Path:
     """Seal ``staging`` as the tenant's next version and make it current; returns the version directory."""
@@ -145,13 +158,7 @@ def publish(root: Path, tenant: str, staging: Path, manifest: dict[str, Any], *,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "files": files,
         "engine_bytes": engine_bytes, "lora_task_id": task_id,
     }
-    _write_json_atomically(staging / MANIFEST, manifest)
-    _fsync_directory(staging)
-    (directory / "versions").mkdir(exist_ok=True)
-    final = directory / "versions" / f"v{number:06d}"
-    os.replace(staging, final)
-    _fsync_directory(final.parent)
-    _replace_symlink(directory / "current", f"versions/{final.name}")
+    final = _seal(staging, directory, number, manifest)
     if task_id is not None:
         task_dir = Path(root) / TASK_ID_DIR
         task_dir.mkdir(exist_ok=True)
@@ -225,3 +232,95 @@ def open_artifact(root: Path, tenant: str) -> Artifact:
     except IndexUnreadableError as exc:
         raise ArtifactError(f"artifact {version}: {exc.message}") from exc
     return Artifact(directory=version, manifest=manifest, index=index)
+
+
+# A tenant's published LoRA adapter sits beside its retrieval artifact, versioned the same way but on its
+# own, so publishing or rolling back one never touches the other:
+#     <root>/<tenant>/adapter/current -> versions/v000002
+#     <root>/<tenant>/adapter/versions/v000002/  adapter_config.json, adapter_model.safetensors, tokenizer
+#                                                files, manifest.json (training and guardrail figures)
+ADAPTER_DIR = "adapter"
+ADAPTER_FORMAT = "splice-adapter"
+# What a trained adapter directory holds that serving needs; its resumable checkpoint stays behind.
+_ADAPTER_SKIPPED = frozenset({"checkpoint", "checkpoint.new", "checkpoint.old"})
+
+
+def _adapter_versions(root: Path, tenant: str) -> list[int]:
+    directory = tenant_directory(root, tenant) / ADAPTER_DIR / "versions"
+    if not directory.is_dir():
+        return []
+    return sorted(n for n in (_version_number(e.name) for e in directory.iterdir()) if n is not None)
+
+
+def publish_adapter(root: Path, tenant: str, adapter: Path, manifest: dict[str, Any]) -> Path:
+    """Copy the adapter in ``adapter`` into ``tenant``'s next adapter version and make it current, under
+    the tenant's build lock; returns the version directory. The previous version stays for rollback."""
+    with build_lock(root, tenant):
+        directory = tenant_directory(root, tenant) / ADAPTER_DIR
+        staging = directory / "staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for entry in adapter.iterdir():
+            if entry.is_file() and entry.name != MANIFEST:
+                shutil.copy2(entry, staging / entry.name)
+            elif entry.is_dir() and entry.name not in _ADAPTER_SKIPPED:
+                shutil.copytree(entry, staging / entry.name)
+        number = (_adapter_versions(root, tenant) or [0])[-1] + 1
+        files = {p.relative_to(staging).as_posix(): {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+                 for p in sorted(staging.rglob("*")) if p.is_file()}
+        final = _seal(staging, directory, number, {
+            **manifest, "format": ADAPTER_FORMAT, "format_version": FORMAT_VERSION, "tenant": tenant,
+            "version": number, "files": files,
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        })
+        for old in _adapter_versions(root, tenant)[:-KEEP_VERSIONS]:
+            shutil.rmtree(directory / "versions" / f"v{old:06d}", ignore_errors=True)
+    return final
+
+
+def rollback_adapter(root: Path, tenant: str) -> Path:
+    """Make the version before the current one ``tenant``'s current adapter; returns it. Raises
+    :class:`ArtifactError` when there is no current adapter or nothing older to go back to."""
+    with build_lock(root, tenant):
+        current = current_adapter(root, tenant)
+        if current is None:
+            raise ArtifactError(f"tenant {tenant!r} has no published adapter under {root}")
+        number = _version_number(current.name) or 0
+        older = [n for n in _adapter_versions(root, tenant) if n < number]
+        if not older:
+            raise ArtifactError(f"tenant {tenant!r} has no adapter version before v{number:06d} to roll back to")
+        previous = f"v{older[-1]:06d}"
+        read_adapter_manifest(current.parent / previous, tenant)
+        _replace_symlink(current.parent.parent / "current", f"versions/{previous}")
+        return current.parent / previous
+
+
+def current_adapter(root: Path, tenant: str) -> Path | None:
+    """The directory of ``tenant``'s current adapter, None when none was published; raises
+    :class:`ArtifactError` when the link points outside the tenant's own adapter versions."""
+    directory = tenant_directory(root, tenant) / ADAPTER_DIR
+    link = directory / "current"
+    if not link.exists():
+        return None
+    resolved = link.resolve()
+    if resolved.parent != (directory / "versions").resolve():
+        raise ArtifactError(f"adapter of tenant {tenant!r} points outside its own versions: {resolved}")
+    return resolved
+
+
+def read_adapter_manifest(version: Path, tenant: str) -> dict[str, Any]:
+    """The manifest of an adapter version, checked for format, tenant and every file's size and SHA-256."""
+    try:
+        manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"adapter {version} has no readable manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != ADAPTER_FORMAT:
+        raise ArtifactError(f"{version} is not a published Splice adapter")
+    if manifest.get("tenant") != tenant:
+        raise ArtifactError(f"adapter {version} belongs to tenant {manifest.get('tenant')!r}, not {tenant!r}")
+    for name, expected in dict(manifest.get("files", {})).items():
+        path = version / name
+        if not path.is_file() or path.stat().st_size != expected.get("bytes") \
+                or file_sha256(path) != expected.get("sha256"):
+            raise ArtifactError(f"adapter {version} is corrupt: {name} does not match its manifest")
+    return manifest

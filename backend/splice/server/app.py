@@ -203,8 +203,10 @@ class LanguageServer:
         self.telemetry.settings = self.settings
         self.retrieval.settings_changed(before, self.settings)
         if self.pipeline is not None and self.settings != before:
-            engine_keys = ("engine", "triton_url", "triton_model", "deadline_ms", "tenant_task_ids",
-                           "neural_model", "neural_adapter", "neural_threads")
+            engine_keys: tuple[str, ...] = ("engine", "triton_url", "triton_model", "deadline_ms", "tenant_task_ids",
+                                            "neural_model", "neural_adapter", "neural_threads")
+            if self.settings.engine == "neural":  # the tenant's published adapter is part of the engine
+                engine_keys += ("tenant", "artifacts_dir")
             if any(getattr(before, k) != getattr(self.settings, k) for k in engine_keys):
                 old = self.engine
                 self._start_engine()

@@ -17,7 +17,8 @@ from splice.workspace import WorkspaceFile
 ROOT = Path(__file__).resolve().parents[3]
 FILES = [
     WorkspaceFile(path="pkg/math_ops.py",
-                  text="def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"),
+                  text="def add(a, b):\n    total = a + b\n    return total\n\n\n"
+                       "def sub(a, b):\n    difference = a - b\n    return difference\n"),
     WorkspaceFile(path="pkg/names.py", text="NAMES = ['ada', 'grace']\n\nfor name in NAMES:\n    print(name)\n"),
 ]
 
