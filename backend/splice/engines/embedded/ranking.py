@@ -224,15 +224,7 @@ def pooled_proposals(
         by_corpus.setdefault(id(occurrence.corpus), []).append(occurrence)
     for group in by_corpus.values():
         corpus = group[0].corpus
-        positions = np.fromiter((o.position for o in group), dtype=np.int64, count=len(group))
-        index = np.searchsorted(corpus.boundaries, positions, side="right")
-        ends = np.where(index < corpus.boundaries.size,
-                        corpus.boundaries[np.minimum(index, corpus.boundaries.size - 1)], corpus.size)
-        rights = np.log1p(right_agreements(corpus.tokens, ends, cursor.following, weights.right_cap))
-        if corpus is cursor.document:
-            nearness = np.exp(-np.abs(positions - at_cursor) / weights.nearness_scale)
-        else:
-            nearness = np.zeros(len(group))
+        ends, rights, nearness = _agreements(group, cursor, at_cursor, weights)
         texts: dict[bytes, tuple[str, tuple[int, ...]] | None] = {}
         for occurrence, end, right, near in zip(group, ends.tolist(), rights.tolist(), nearness.tolist(),
                                                strict=True):
@@ -264,15 +256,36 @@ def pooled_proposals(
             if occurrence.level < pool.level:
                 pool.level = int(occurrence.level)
                 pool.origin = Level(occurrence.level).name.lower()
-    # The infini-gram estimate: among all places whose context agrees at least as far as this text's best
-    # place does, the fraction that propose this text.
+    _set_shares(pools, lefts)
+    return pools
+
+
+def _agreements(group: list[Occurrence], cursor: Cursor, at_cursor: int, weights: RankingWeights
+                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """For occurrences of one corpus: where each proposed line ends, how far the code after it agrees with
+    the code after the cursor (log-scaled), and, in the cursor's own document, how near it is."""
+    corpus = group[0].corpus
+    positions = np.fromiter((o.position for o in group), dtype=np.int64, count=len(group))
+    index = np.searchsorted(corpus.boundaries, positions, side="right")
+    ends = np.where(index < corpus.boundaries.size,
+                    corpus.boundaries[np.minimum(index, corpus.boundaries.size - 1)], corpus.size)
+    rights = np.log1p(right_agreements(corpus.tokens, ends, cursor.following, weights.right_cap))
+    if corpus is cursor.document:
+        nearness = np.exp(-np.abs(positions - at_cursor) / weights.nearness_scale)
+    else:
+        nearness = np.zeros(len(group))
+    return ends, rights, nearness
+
+
+def _set_shares(pools: dict[str, Proposal], lefts: dict[str, list[int]]) -> None:
+    """The infini-gram estimate: among all places whose context agrees at least as far as a text's best
+    place does, the fraction that propose this text."""
     every = np.sort(np.fromiter((n for ns in lefts.values() for n in ns), dtype=np.int64))
     for text, pool in pools.items():
         ns = lefts[text]
         pool.longest = max(ns)
         at_least = every.size - int(np.searchsorted(every, pool.longest, side="left"))
         pool.share = sum(1 for n in ns if n >= pool.longest) / max(1, at_least)
-    return pools
 
 
 def add_import_line(vocab: Vocabulary, proposals: dict[str, Proposal], text: str) -> None:
