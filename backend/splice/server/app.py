@@ -84,8 +84,9 @@ class LanguageServer:
         self._watch: asyncio.Task[None] | None = None
         self.retrieval = ServerRetrieval(self)
         # The engine is looked up at each change: a settings change may replace it.
+        self.counted = CountedDocuments(lambda: self.counter)
         self.open_documents = OpenDocuments((EngineDocuments(lambda: self.engine), self.open_files, self.retrieval,
-                                             CountedDocuments(lambda: self.counter)))
+                                             self.counted))
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
@@ -259,7 +260,7 @@ class LanguageServer:
         if self.counter is None:
             self.counter = TokenCounter.load()
             for doc in self.open_documents:  # opened before there was a counter to count them
-                self.counter.warm_document(doc.text)
+                self.counted.opened_or_changed(doc)
         self.open_files.finder.window_lines = self.settings.snippet_window_lines
         self.pipeline = build_pipeline(self.settings, self.engine, self.counter,
                                        sources=(*self.retrieval.sources, self.open_files))
