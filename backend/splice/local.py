@@ -18,7 +18,7 @@ from splice.context.sources import OpenDocumentSource, SnippetSource
 from splice.context.tokens import TokenCounter
 from splice.engines.base import Engine
 from splice.engines.factory import create_engine
-from splice.open_documents import CountedDocuments, EngineDocuments, OpenDocuments
+from splice.open_documents import CountedDocuments, EngineDocuments, ForgetOnClose, OpenDocuments
 from splice.pipeline import CompletionPipeline, build_pipeline
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ async def open_local(settings: Settings, workspace: Path | None, *, index_timeou
         raise TimeoutError(f"the engine's index of {workspace} was not ready after {index_timeout:.0f} s")
     open_files = OpenDocumentSource(settings.snippet_window_lines)
     counter = counter or TokenCounter.load()
-    documents = OpenDocuments((EngineDocuments(lambda: engine), open_files, CountedDocuments(lambda: counter)))
     sources: list[SnippetSource] = []
     for index, name in ((repository, "retrieval"), (artifact, "customized")):
         if index is not None:
@@ -66,6 +65,8 @@ async def open_local(settings: Settings, workspace: Path | None, *, index_timeou
                                             counter=lambda: counter))
     sources.append(open_files)
     pipeline = build_pipeline(settings, engine, counter, sources=sources)
+    documents = OpenDocuments((EngineDocuments(lambda: engine), open_files, CountedDocuments(lambda: counter),
+                               ForgetOnClose(lambda: pipeline.typeahead)))
     indexes = tuple(index for index in (repository, artifact) if index is not None)
     return LocalPipeline(settings, engine, documents, pipeline, indexes)
 

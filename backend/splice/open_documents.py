@@ -126,3 +126,29 @@ class CountedDocuments:
     def closed(self, document: OpenDocument) -> None:
         """Count it again if it is opened again (its text may have changed on disk)."""
         self._counted.discard(document.key)
+
+
+class PerDocument(Protocol):
+    """A cache kept per document key that must not outlive the document."""
+
+    def forget(self, document: str) -> None:
+        """Drop what is kept for ``document``."""
+        ...
+
+
+class ForgetOnClose:
+    """Has ``cache()`` (the pipeline's typeahead: the suggestions a person may type through) drop a document
+    when it closes; a callable, because the server rebuilds its pipeline when the settings change. A
+    document opened again, or another opened at the same key, starts without suggestions it never showed."""
+
+    def __init__(self, cache: Callable[[], PerDocument | None]) -> None:
+        self.cache = cache
+
+    def opened_or_changed(self, document: OpenDocument) -> None:
+        """Nothing: a change keeps what the person may still be typing through."""
+
+    def closed(self, document: OpenDocument) -> None:
+        """Forget the closed document."""
+        cache = self.cache()
+        if cache is not None:
+            cache.forget(document.key)

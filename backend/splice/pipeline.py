@@ -129,7 +129,7 @@ class CompletionPipeline:
         )
         remembered = self._post_process(result, candidates, context, request)
         self.typeahead.remember(key, prefix, suffix, remembered, engine=result.engine, sources=result.sources,
-                                multiline=multiline)
+                                multiline=multiline, fallback=result.fallback)
         done = time.perf_counter()
         result.timings_ms = {
             "context": round((built - started) * 1000, 3),
@@ -147,6 +147,7 @@ class CompletionPipeline:
             return False
         eol, language = request.eol, request.language
         result.engine, result.sources, result.multiline = remainder.engine, remainder.sources, remainder.multiline
+        result.fallback = remainder.fallback
         result.typed_ahead = True
         # The rest of a suggestion the person is typing through stays on screen whatever its confidence:
         # they have read it already, and hiding it mid-word would make it flicker.

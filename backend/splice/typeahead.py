@@ -27,6 +27,7 @@ class _Answer:
     engine: str
     sources: tuple[str, ...]
     multiline: bool
+    fallback: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Remainder:
     engine: str
     sources: tuple[str, ...]
     multiline: bool
+    fallback: str = ""  # why the configured engine did not give the answer, when another stood in
 
 
 class TypeaheadCache:
@@ -48,12 +50,12 @@ class TypeaheadCache:
         self._documents = documents
 
     def remember(self, document: str, prefix: str, suffix: str, proposals: list[Remembered],
-                 *, engine: str, sources: tuple[str, ...], multiline: bool) -> None:
+                 *, engine: str, sources: tuple[str, ...], multiline: bool, fallback: str = "") -> None:
         """Keep an answer given at ``prefix``/``suffix`` of ``document``."""
         if not proposals:
             return
         answers = self._answers.setdefault(document, [])
-        answers.insert(0, _Answer(prefix, suffix, tuple(proposals), engine, sources, multiline))
+        answers.insert(0, _Answer(prefix, suffix, tuple(proposals), engine, sources, multiline, fallback))
         del answers[self._per_document :]
         self._answers.move_to_end(document)
         while len(self._answers) > self._documents:
@@ -71,7 +73,7 @@ class TypeaheadCache:
                 if text.startswith(typed) and text[len(typed) :].strip()
             )
             if left:
-                return Remainder(left, answer.engine, answer.sources, answer.multiline)
+                return Remainder(left, answer.engine, answer.sources, answer.multiline, answer.fallback)
         return None
 
     def forget(self, document: str) -> None:

@@ -114,3 +114,43 @@ async def test_both_failing_is_offline() -> None:
     finally:
         await engine.aclose()
     assert status.statuses == [OFFLINE]
+
+
+class LoadingEngine(FlakyEngine):
+    """A primary with a start-up phase: it cannot serve while ``down`` is set."""
+
+    name = "neural"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def starting(self) -> str | None:
+        return "the model is loading" if self.down else None
+
+
+async def test_a_starting_primary_is_reported_degraded_at_start_then_ready_without_a_request() -> None:
+    primary = LoadingEngine()
+    status = StatusLog()
+    engine = FallbackEngine(primary, StaticEngine(), status, probe_interval_s=0.01)
+    try:
+        await engine.start()
+        assert status.events == [(DEGRADED, "neural: the model is loading")]
+        primary.down = False
+        await wait_for(lambda: status.statuses[-1] == READY, timeout=2)
+        assert (await engine.generate(fim_request()))[0].origin == "neural"
+    finally:
+        await engine.aclose()
+    assert status.statuses == [DEGRADED, READY]
+
+
+async def test_a_primary_that_has_started_is_not_reported_at_start() -> None:
+    primary = LoadingEngine()
+    primary.down = False
+    status = StatusLog()
+    engine = FallbackEngine(primary, StaticEngine(), status, probe_interval_s=0.01)
+    try:
+        await engine.start()
+        assert status.events == []
+    finally:
+        await engine.aclose()

@@ -83,18 +83,22 @@ Spans = dict[tuple[Path, str], list[tuple[int, int]]]
 
 
 def evaluation_spans(repos: Sequence[Path], mask: EvaluationMask) -> tuple[Spans, frozenset[str]]:
-    """The spans ``splice eval`` hides in ``repos`` with ``mask``'s task count and seed, for every kind,
-    by (repository, path); and the stripped non-blank lines of every hidden span."""
+    """The spans ``splice eval`` hides in ``repos`` with ``mask``'s task count and seed, for every kind and
+    for the typing replay's regions, by (repository, path); and the stripped non-blank lines of every one."""
     from splice.evaluation.sampling import KINDS, sample_tasks  # noqa: PLC0415 - tree-sitter, only when asked
+    from splice.evaluation.typing import typing_sample  # noqa: PLC0415 - as above
 
     spans: Spans = {}
     lines: set[str] = set()
     if mask.tasks <= 0:
         return spans, frozenset()
-    for kind in KINDS:
-        for task in sample_tasks(list(repos), mask.tasks, mask.seed, kind=kind).tasks:
-            spans.setdefault((task.repo, task.path), []).append((task.start, task.end))
-            lines.update(s for line in task.middle.split("\n") if (s := line.strip()))
+    samples = [sample_tasks(list(repos), mask.tasks, mask.seed, kind=kind) for kind in KINDS]
+    # The typing regions are mostly among the hidden-line tasks (the same sampler and seed); each span once.
+    for task in [t for sample in samples for t in sample.tasks] + typing_sample(repos, mask.tasks, mask.seed).tasks:
+        own = spans.setdefault((task.repo, task.path), [])
+        if (task.start, task.end) not in own:
+            own.append((task.start, task.end))
+        lines.update(s for line in task.middle.split("\n") if (s := line.strip()))
     return spans, frozenset(lines)
 
 

@@ -89,6 +89,9 @@ def _table(data: dict[str, Any]) -> str:
             f"{cell(row['bleu'])} {cell(row['identifier_f1'])} {cell(latency['p50'], 8, 1)} "
             f"{cell(latency['p95'], 8, 1)}{lift_text}"
         )
+        if row.get("fallback_answers"):
+            lines.append(f"{'':<13} {row['fallback_answers']} of {row['n']} answered by the fallback engine, "
+                         f"not {data['settings'].get('engine', 'the configured one')}")
     return "\n".join(lines)
 
 
@@ -123,6 +126,9 @@ async def run(args: argparse.Namespace) -> int:
     ablations = _checked_ablations(args)
     if isinstance(ablations, str):
         _say(ablations)
+        return EXIT_USAGE
+    if (problem := _engine_environment(args)) is not None:
+        _say(problem)
         return EXIT_USAGE
     settings, _ = config.from_environment()  # the problems were printed as the command started
     if args.kind == "typing":
@@ -188,6 +194,21 @@ def _checked_ablations(args: argparse.Namespace) -> tuple[str, ...] | str:
     return ablations
 
 
+def _engine_environment(args: argparse.Namespace) -> str | None:
+    """Apply ``--engine`` and ``--adapter`` as the ``SPLICE_*`` variables every runner reads (the servers
+    of a stdio or typing run inherit them), or say what is wrong with them."""
+    if args.adapter is not None:
+        if args.engine not in (None, "neural"):
+            return f"--adapter applies to the neural engine, not --engine {args.engine}"
+        if not (args.adapter / "adapter_config.json").is_file():
+            return f"--adapter {args.adapter}: not an adapter directory (no adapter_config.json)"
+        os.environ["SPLICE_ENGINE"] = "neural"
+        os.environ["SPLICE_NEURAL_ADAPTER"] = str(args.adapter.resolve())
+    if args.engine is not None:
+        os.environ["SPLICE_ENGINE"] = args.engine
+    return None
+
+
 def _siblings(repos: list[Path], pairs: list[str]) -> dict[Path, tuple[Path, ...]] | str:
     """``REPO=PATH`` declarations as evaluated repository -> siblings, or what is wrong with one. ``REPO``
     is one of the ``--repo`` paths or its folder's name."""
@@ -224,6 +245,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--ablations", metavar="A,B",
                         help=f"which rows to run (default all: {','.join(ABLATION_NAMES)}; "
                              f"for --kind typing: {TYPING_ABLATIONS})")
+    parser.add_argument("--engine", choices=("embedded", "triton", "neural"),
+                        help="the engine to measure (default: SPLICE_ENGINE, else the embedded engine or Triton "
+                             "when SPLICE_TRITON_URL is set); a run waits for it to be ready and reports any "
+                             "answer its fallback gave instead")
+    parser.add_argument("--adapter", type=Path, metavar="DIR",
+                        help="a LoRA adapter (`splice train-adapter --out`) applied to the neural engine's model")
     parser.add_argument("--open-files", type=arguments.integer(0), default=DEFAULT_OPEN_FILES, metavar="K",
                         help=f"files the simulated editor has open beside the target (default {DEFAULT_OPEN_FILES})")
     parser.add_argument("--tenant", default="eval", type=arguments.tenant,

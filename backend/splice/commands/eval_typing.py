@@ -43,6 +43,10 @@ def table(data: dict[str, Any]) -> str:
         for language, group in data["by_language"].items():
             if name in group:
                 lines.append(line(f"  {language}", group[name]))
+    for name, summary in data["ablations"].items():
+        if summary.get("fallback_shown"):
+            lines.append(f"{name}: {summary['fallback_shown']} of {summary['counts']['shown']} shown suggestions came "
+                         f"from the fallback engine, not {data['settings'].get('engine', 'the configured one')}")
     for name, lift in data["lifts"].items():
         parts = [f"{label} {lift[key]['delta']:+.3f} [{lift[key]['ci95'][0]:+.3f},{lift[key]['ci95'][1]:+.3f}]"
                  for key, label in _COLUMNS if lift[key]["delta"] is not None]

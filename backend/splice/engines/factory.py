@@ -25,6 +25,13 @@ def wants_triton(settings: Settings) -> bool:
     return bool(settings.triton_url) and settings.engine in ("auto", "triton")
 
 
+def configured_engine(settings: Settings) -> str:
+    """The name of the engine ``settings`` ask for (``auto`` resolved), for reports and logs."""
+    if settings.engine == "neural":
+        return "neural"
+    return "triton" if wants_triton(settings) else "embedded"
+
+
 def create_engine(settings: Settings, workspace: Path | None, on_status: StatusCallback | None = None, *,
                   cache: ProjectCache | None = None) -> Engine:
     """The engine ``settings`` ask for. Nothing slow happens here; ``start()`` begins the indexing, from the

@@ -43,6 +43,15 @@ class Probeable(Protocol):
         ...
 
 
+@runtime_checkable
+class Starting(Protocol):
+    """A primary with a start-up phase (a model loading) during which it cannot serve yet."""
+
+    def starting(self) -> str | None:
+        """Why the engine cannot serve yet, or None once its start-up is over (however it ended)."""
+        ...
+
+
 class FallbackEngine:
     """An :class:`Engine` that prefers ``primary`` and falls back to ``fallback``."""
 
@@ -122,9 +131,15 @@ class FallbackEngine:
                 self._report(READY, None)
 
     async def start(self) -> None:
-        """Start both engines: the fallback's index must be ready before the primary first fails."""
+        """Start both engines: the fallback's index must be ready before the primary first fails.
+
+        A primary that is still starting is reported ``degraded`` at once rather than at the first request,
+        so the editor (and an evaluation, which must not measure the fallback by mistake) knows to wait; the
+        probe then reports ``ready`` when it is in."""
         await self.primary.start()
         await self.fallback.start()
+        if isinstance(self.primary, Starting) and (why := self.primary.starting()) is not None:
+            self._report(DEGRADED, f"{self.primary.name}: {why}")
 
     def wait_until_ready(self, timeout: float) -> bool:
         """Ready when the fallback is: the primary's availability is decided per request."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from splice.config import Settings
+from splice.engines.factory import configured_engine
 from splice.evaluation.ablations import (
     ABLATION_NAMES,
     DEFAULT_OPEN_FILES,
@@ -151,7 +152,8 @@ class Evaluation:
                 sessions[ablation.name] = session = await runner.open(mirror, ablation, setup)
                 # One request before timing: the first loads the tokenizer, grammars and caches, a cost an
                 # editor pays once per session rather than per keystroke.
-                await session.complete(editor_view(tasks[0], ablation, mirror, open_files=self.options.open_files))
+                await session.warm_up(editor_view(tasks[0], ablation, mirror, open_files=self.options.open_files),
+                                      self.options.index_timeout)
             for task in tasks:
                 for ablation in self.ablations:
                     if ablation.name not in sessions:
@@ -180,7 +182,7 @@ class Evaluation:
     def report(self, *, partial: bool = False) -> Report:
         """The report of what has completed so far."""
         settings = {
-            "engine": "triton" if self.settings.triton_url else "embedded", "via": self.options.via,
+            "engine": configured_engine(self.settings), "via": self.options.via,
             "kind": self.options.kind, "open_files": self.options.open_files,
             "context_tokens": self.settings.context_tokens, "max_snippets": self.settings.max_snippets,
         }

@@ -69,6 +69,11 @@ class InProcessSession:
                        error=result.skipped, candidates=result.candidates,
                        fallback=result.fallback)
 
+    async def warm_up(self, view: EditorView, timeout: float) -> None:
+        """One untimed request (the first loads the tokenizer and grammars); :func:`open_local` already
+        waited for the engine, its model included, so ``timeout`` has nothing left to bound."""
+        await self.complete(view)
+
     async def close(self) -> None:
         """Release the engine and the indexes."""
         await self.local.aclose()

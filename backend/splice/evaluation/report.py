@@ -76,6 +76,11 @@ class Report:
         summary["no_suggestion"] = sum(
             1 for t in chosen if (o := self.outcomes.get(ablation, {}).get(t.id)) and not o.prediction
         )
+        # Tasks the configured engine left to its fallback: a row that says "neural" must not be scored
+        # on the embedded engine's answers without saying so.
+        summary["fallback_answers"] = sum(
+            1 for t in chosen if (o := self.outcomes.get(ablation, {}).get(t.id)) and o.fallback
+        )
         summary.update(self._headroom(ablation, chosen))
         return summary
 

@@ -57,6 +57,11 @@ class Session(Protocol):
         """The suggestion for ``view``'s cursor."""
         ...
 
+    async def warm_up(self, view: EditorView, timeout: float) -> None:
+        """An untimed request first (it loads what the first request loads), and the configured engine
+        ready to answer before any timed one, so that no figure measures its fallback by mistake."""
+        ...
+
     async def close(self) -> None:
         """Release the engine or stop the server."""
         ...

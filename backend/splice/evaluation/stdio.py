@@ -55,6 +55,9 @@ class ServerProcess:
         self._engine_ready = asyncio.Event()
         self._retrieval_ready = asyncio.Event()
         self._progress: set[Any] = set()  # work-done progress tokens begun and not yet ended
+        # The latest ``splice/status`` (state and message): where the server's suggestions come from now.
+        self.status: dict[str, Any] = {}
+        self._status_changed = asyncio.Event()
         self.stderr_tail: list[str] = []
         self._reader = asyncio.create_task(self._read_stdout())
         self._errors = asyncio.create_task(self._read_stderr())
@@ -126,6 +129,10 @@ class ServerProcess:
             # A request from the server (configuration, progress): answer it so the server never waits.
             await self._write({"jsonrpc": "2.0", "id": message["id"], "result": None})
             return
+        if message.get("method") == "splice/status":
+            self.status = dict(message.get("params") or {})
+            self._status_changed.set()
+            return
         if message.get("method") == "$/progress":
             params = message.get("params") or {}
             kind = (params.get("value") or {}).get("kind")
@@ -176,6 +183,20 @@ class ServerProcess:
             return False
         return True
 
+    async def wait_engine(self, timeout: float) -> None:
+        """While the server says its configured engine stands aside (``degraded``: a model still loading, a
+        server not up yet), wait for ``ready``; TimeoutError, saying why, when it does not come in time.
+        Without this, a run of a slow-starting engine would measure its fallback."""
+        deadline = time.monotonic() + timeout
+        while self.status.get("state") not in (None, "ready"):
+            left = deadline - time.monotonic()
+            if left <= 0 or self.process.returncode is not None:
+                raise TimeoutError(f"the server's configured engine was not ready after {timeout:.0f} s "
+                                   f"({self.status.get('state')}: {self.status.get('message', 'no reason given')})")
+            self._status_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._status_changed.wait(), min(left, 1.0))
+
     async def stop(self) -> None:
         """``shutdown`` and ``exit``, then make sure the process is gone."""
         with contextlib.suppress(Exception):
@@ -224,7 +245,18 @@ class StdioSession:
             await self.server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         items = result.get("items", []) if isinstance(result, dict) else []
         prediction = str(items[0].get("insertText", "")) if items else ""
-        return Outcome(task_id=task.id, prediction=prediction, latency_ms=elapsed, error=error)
+        data = items[0].get("data") if items and isinstance(items[0].get("data"), dict) else {}
+        return Outcome(task_id=task.id, prediction=prediction, latency_ms=elapsed, error=error,
+                       fallback=str(data.get("fallback", "")))
+
+    async def warm_up(self, view: EditorView, timeout: float) -> None:
+        """One untimed request (it loads the tokenizer, grammars and caches); then, if the server says its
+        configured engine is not serving yet, wait until it is and ask once more, so that no timed request
+        is answered by the fallback because of start-up."""
+        await self.complete(view)
+        if self.server.status.get("state") not in (None, "ready"):
+            await self.server.wait_engine(timeout)
+            await self.complete(view)
 
     async def _open(self, uri: str, language: str, text: str) -> None:
         await self.server.notify("textDocument/didOpen", {

@@ -51,6 +51,8 @@ class Shown:
     whole: bool = False  # taken to its end (at once, or word by word)
     confidence: float | None = None  # the server's estimate that it is kept (``data.confidence``)
     features: dict[str, float] = field(default_factory=dict)  # what that estimate was made from
+    engine: str = ""  # the engine that proposed it (``data.engine``)
+    fallback: str = ""  # why the configured engine did not, when another stood in (``data.fallback``)
 
     @property
     def taken(self) -> str:
@@ -59,8 +61,8 @@ class Shown:
 
 
 class Answer(NamedTuple):
-    """The first item of an answer: its text, the span of the document it replaces, its id and what the
-    server said about its confidence."""
+    """The first item of an answer: its text, the span of the document it replaces, its id, what the
+    server said about its confidence, and which engine proposed it."""
 
     text: str
     start: int
@@ -68,6 +70,8 @@ class Answer(NamedTuple):
     completion_id: str
     confidence: float | None
     features: dict[str, float]
+    engine: str = ""
+    fallback: str = ""
 
 
 @dataclass(kw_only=True)
@@ -231,7 +235,8 @@ class TypingClient:
         features = ({str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
                     if isinstance(found, dict) else {})
         return Answer(str(item["insertText"]), start, end, str(data.get("completionId", "")),
-                      float(raw) if isinstance(raw, int | float) else None, features)
+                      float(raw) if isinstance(raw, int | float) else None, features,
+                      str(data.get("engine", "")), str(data.get("fallback", "")))
 
     async def feedback(self, method: str, completion_id: str, **extra: Any) -> None:
         """A show, accept or reject notification for a suggestion the server named."""
@@ -283,7 +288,7 @@ async def _on_screen(client: TypingClient, replay: Replay, current: Shown | None
     if answer is None or text is None:
         return None
     shown = Shown(text=text, completion_id=answer.completion_id, remaining=text, confidence=answer.confidence,
-                  features=answer.features)
+                  features=answer.features, engine=answer.engine, fallback=answer.fallback)
     replay.shown.append(shown)
     await client.feedback("splice/didShowCompletion", shown.completion_id)
     return shown

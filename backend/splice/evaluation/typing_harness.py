@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from splice.config import from_environment
+from splice.engines.factory import configured_engine
 from splice.evaluation.ablations import DEFAULT_OPEN_FILES, ablation_named, editor_view
 from splice.evaluation.bootstrap import RESAMPLES
 from splice.evaluation.guard import RequestGuard
@@ -97,8 +98,9 @@ class TypingEvaluation:
                     session = await runner.open(mirror, ablation, setup)
                     try:
                         # Untimed: the first request loads the tokenizer, grammars and caches.
-                        await session.complete(editor_view(tasks[0], ablation, mirror,
-                                                           open_files=self.options.open_files))
+                        await session.warm_up(editor_view(tasks[0], ablation, mirror,
+                                                          open_files=self.options.open_files),
+                                              self.options.index_timeout)
                         await replay_repository(
                             session.server, mirror, ablation, tasks, open_files=self.options.open_files,
                             late_ms=self.options.late_ms, on_task=self._recorder(ablation.name, total),
@@ -119,10 +121,11 @@ class TypingEvaluation:
 
     def report(self, *, partial: bool = False) -> TypingReport:
         """The report of what has completed so far."""
+        # The servers read their settings from SPLICE_* variables, as this does.
+        served = from_environment()[0]
         settings = {"via": "stdio", "open_files": self.options.open_files, "late_ms": self.options.late_ms,
-                    "trigger": "automatic after every keystroke",
-                    # The servers read their settings from SPLICE_* variables, this one included.
-                    "min_confidence": from_environment()[0].min_confidence}
+                    "trigger": "automatic after every keystroke", "engine": configured_engine(served),
+                    "adapter": served.neural_adapter or None, "min_confidence": served.min_confidence}
         return TypingReport(tasks=self.tasks, ablations=[a.name for a in self.ablations], replays=self.replays,
                             problems=self.problems, settings=settings, partial=partial, seed=self.options.seed,
                             resamples=self.options.resamples)

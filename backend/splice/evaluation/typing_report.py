@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,11 @@ class TypingReport:
             "wrong": sum(r.wrong for r in rows), "saved_chars": sum(r.saved_chars for r in rows),
             "failed_requests": sum(r.failed for r in rows),
         }
+        # Which engine proposed what was shown: a row meant to measure one engine that another stood in
+        # for is flagged, never silently credited.
+        shown = [item for r in rows for item in r.shown]
+        summary["shown_by_engine"] = dict(sorted(Counter(item.engine or "unknown" for item in shown).items()))
+        summary["fallback_shown"] = sum(1 for item in shown if item.fallback)
         summary["latency_ms"] = latency_summary([ms for r in rows for ms in r.latencies_ms])
         return summary
 

@@ -27,7 +27,14 @@ from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
 from splice.logging import bind, get_logger, unbind
-from splice.open_documents import CountedDocuments, EngineDocuments, OpenDocument, OpenDocuments
+from splice.open_documents import (
+    CountedDocuments,
+    EngineDocuments,
+    ForgetOnClose,
+    OpenDocument,
+    OpenDocuments,
+    PerDocument,
+)
 from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
 from splice.server.retrieval import ServerRetrieval
@@ -58,6 +65,8 @@ class IssuedCompletion:
     range: dict[str, Any]
     confidence: float = 1.0
     features: dict[str, float] = dataclasses.field(default_factory=dict)
+    engine: str = ""  # the engine that proposed it
+    fallback: str = ""  # why the configured engine did not, when ``engine`` stood in for it
 
 
 class LanguageServer:
@@ -86,10 +95,13 @@ class LanguageServer:
         # The engine is looked up at each change: a settings change may replace it.
         self.counted = CountedDocuments(lambda: self.counter)
         self.open_documents = OpenDocuments((EngineDocuments(lambda: self.engine), self.open_files, self.retrieval,
-                                             self.counted))
+                                             self.counted, ForgetOnClose(self._typeahead)))
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
+
+    def _typeahead(self) -> PerDocument | None:
+        return self.pipeline.typeahead if self.pipeline is not None else None
 
     # Messages to the person ------------------------------------------------------------------------------
 
@@ -338,7 +350,7 @@ class LanguageServer:
                 end = cursor + proposal.replace_suffix
                 rng = {"start": doc.position_at(start, self.encoding), "end": doc.position_at(end, self.encoding)}
                 issued = IssuedCompletion(f"{completion_id_base}-{index}", uri, head + proposal.text, rng,
-                                          proposal.confidence, proposal.features)
+                                          proposal.confidence, proposal.features, result.engine, result.fallback)
                 self._remember(issued)
                 items.append(issued)
             loop.call_soon(functools.partial(

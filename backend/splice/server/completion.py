@@ -5,6 +5,8 @@ request for a document supersedes the one still running for it (the server cance
 carries ``data.completionId`` so the editor's show/accept/reject notifications can name it, and
 ``data.confidence`` with ``data.confidenceFeatures``: how likely the person is to keep it and what that
 estimate was made from, so that a show threshold can be fitted on what editors (or the typing replay) saw.
+``data.engine`` names the engine that proposed it, and ``data.fallback`` says why the configured engine did
+not when another stood in: an editor can say so, and an evaluation can refuse to credit the wrong engine.
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ async def completion(server: LanguageServer, params: dict[str, Any]) -> dict[str
 
 
 def item_data(item: IssuedCompletion) -> dict[str, Any]:
-    """An item's ``data``: its id for feedback, and its confidence with the inputs it came from."""
-    return {"completionId": item.completion_id, "confidence": round(item.confidence, 4),
-            "confidenceFeatures": {name: round(value, 4) for name, value in item.features.items()}}
+    """An item's ``data``: its id for feedback, its confidence with the inputs it came from, and its engine."""
+    data: dict[str, Any] = {
+        "completionId": item.completion_id, "confidence": round(item.confidence, 4),
+        "confidenceFeatures": {name: round(value, 4) for name, value in item.features.items()},
+        "engine": item.engine,
+    }
+    if item.fallback:
+        data["fallback"] = item.fallback
+    return data

@@ -87,6 +87,19 @@ def test_bad_arguments_get_a_message(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and "at least 1" in err
 
 
+def test_an_adapter_needs_the_neural_engine_and_an_adapter_directory(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "r.json")
+    code, _, err = run(capsys, "--repo", str(tmp_path), "--json", out, "--adapter", str(tmp_path))
+    assert code == 2 and "not an adapter directory (no adapter_config.json)" in err
+    (tmp_path / "adapter_config.json").write_text("{}")
+    code, _, err = run(capsys, "--repo", str(tmp_path), "--json", out, "--adapter", str(tmp_path),
+                       "--engine", "embedded")
+    assert code == 2 and "--adapter applies to the neural engine, not --engine embedded" in err
+    code, _, err = run(capsys, "--repo", str(tmp_path), "--json", out, "--engine", "gpt")
+    assert code == 2 and "invalid choice: 'gpt'" in err
+
+
 def test_a_report_that_cannot_be_written_at_the_end_goes_to_a_temporary_file(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = {"tasks": 0, "ablations": {}}

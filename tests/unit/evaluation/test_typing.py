@@ -11,6 +11,7 @@ import pytest
 
 from splice.cli import build_parser
 from splice.commands import eval as eval_command
+from splice.commands import eval_typing
 from splice.evaluation.typing import Replay, Shown, accepted_length, offset_of, typing_sample
 from splice.evaluation.typing_report import TypingReport, paired_rate_lift, rate_interval, render_typing_html
 
@@ -120,6 +121,23 @@ def test_the_report_counts_wrong_suggestions_and_escapes_code(tmp_path: Path) ->
     page = render_typing_html(data)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "Lifts" not in page  # one row: nothing to compare
+
+
+def test_what_the_fallback_engine_showed_is_counted_and_printed(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(REPO_FILE)
+    (tmp_path / "n.py").write_text(REPO_FILE.replace("total", "grand_total"))
+    sample = typing_sample([tmp_path], 2, seed=0)
+    rows = {t.id: replay(t.id, region=40, saved=4, keystrokes=37, shown=[4, 0]) for t in sample.tasks}
+    first, second = (rows[t.id] for t in sample.tasks)
+    for item in [*first.shown, second.shown[0]]:
+        item.engine = "neural"
+    second.shown[1].engine, second.shown[1].fallback = "embedded", "neural: the neural model is loading"
+    report = TypingReport(tasks=sample.tasks, ablations=["infile"], replays={"infile": rows},
+                          settings={"engine": "neural"}, resamples=50)
+    data = report.as_json()
+    summary = data["ablations"]["infile"]
+    assert summary["shown_by_engine"] == {"embedded": 1, "neural": 3} and summary["fallback_shown"] == 1
+    assert "infile: 1 of 4 shown suggestions came from the fallback engine, not neural" in eval_typing.table(data)
 
 
 def test_a_second_row_is_compared_with_the_first_on_the_same_tasks(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from splice.config import Settings
 from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
+from splice.engines.fallback import FallbackEngine
+from splice.errors import EngineUnavailableError
 from splice.protocol.framing import FrameParser, encode_message
 from splice.server.app import LanguageServer
 from splice.server.main import serve_streams
@@ -268,3 +270,59 @@ async def test_random_garbage_never_stops_the_server(seed: int) -> None:
     assert not s.task.done()
     s.send("exit", request=False)
     await asyncio.wait_for(s.task, 5)
+
+
+class DownEngine(FakeEngine):
+    """A configured engine that cannot answer, so its fallback stands in."""
+
+    name = "primary"
+
+    async def generate(self, request: GenerationRequest) -> list[Candidate]:
+        raise EngineUnavailableError("not reachable")
+
+
+async def test_items_name_the_engine_that_proposed_them_and_why_a_fallback_stood_in() -> None:
+    s: Session | None = None
+    engine = FallbackEngine(DownEngine(), FakeEngine(), lambda state, message: s.server.status(state, message)
+                            if s is not None else None)
+    s = Session(engine)  # type: ignore[arg-type]
+    await s.start()
+    s.open("file:///w/a.py", DOC)
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
+    data = reply["result"]["items"][0]["data"]
+    assert (data["engine"], data["fallback"]) == ("fake", "primary: not reachable")
+    statuses = [m["params"] for m in s.messages() if m.get("method") == "splice/status"]
+    assert statuses == [{"state": "degraded", "engine": "fallback", "message": "primary: not reachable"}]
+    await engine.aclose()
+
+
+async def test_an_item_from_the_configured_engine_has_no_fallback() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    s.open("file:///w/a.py", DOC)
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
+    data = reply["result"]["items"][0]["data"]
+    assert data["engine"] == "fake" and "fallback" not in data
+
+
+async def test_a_closed_document_forgets_the_suggestions_it_could_be_typed_through() -> None:
+    engine = FakeEngine()
+    s = Session(engine, Settings(min_confidence=0.0))  # shown whatever the fake engine's confidence
+    await s.start()
+    typed = "def add(a, b):\n    t\n"
+    for reopen in (False, True):
+        s.open("file:///w/a.py", DOC)
+        await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4, kind=2)))  # type: ignore[arg-type]
+        asked = len(engine.requests)
+        if reopen:
+            s.send("textDocument/didClose", {"textDocument": {"uri": "file:///w/a.py"}}, request=False)
+            s.open("file:///w/a.py", typed)
+        else:
+            s.send("textDocument/didChange", {"textDocument": {"uri": "file:///w/a.py", "version": 2},
+                                              "contentChanges": [{"text": typed}]}, request=False)
+        reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 5, kind=2)))  # type: ignore[arg-type]
+        # Typed through while open: the rest of the suggestion, without asking the engine again.
+        assert len(engine.requests) == asked + reopen, reopen
+        if not reopen:
+            assert reply["result"]["items"][0]["insertText"].endswith("otal = a + b")
+            s.send("textDocument/didClose", {"textDocument": {"uri": "file:///w/a.py"}}, request=False)
