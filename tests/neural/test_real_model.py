@@ -118,6 +118,12 @@ async def test_the_engine_defers_while_loading_then_reuses_the_prompt_cache_and_
         assert cold and cold[0].text.strip(), "the base model proposes a continuation"
         for candidate in cold:
             assert candidate.mean_logprob is not None and candidate.mean_logprob < 0
+        # As a reranker: its own answer scores above noise, the prompt comes from the kept cache, and the
+        # candidates' tokens leave the cache as the prompt alone (the next answer is the same again).
+        own, noise = await engine.score(request(prefix + "e"), [cold[0].text, " zq!!((%% ]]"])
+        assert engine.last_reuse[0] == engine.last_reuse[1] - 1, engine.last_reuse
+        assert own > noise and own < 0, (own, noise)
+        assert [c.text for c in await engine.generate(request(prefix + "e"))] == [c.text for c in cold]
     finally:
         await engine.aclose()
 

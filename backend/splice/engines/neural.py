@@ -14,11 +14,11 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from transformers import DynamicCache
@@ -30,6 +30,7 @@ from splice.errors import EngineError, EngineUnavailableError
 from splice.logging import get_logger
 
 _log = get_logger()
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +107,10 @@ class NeuralEngine(RemoteEngine):
             return True  # settled: generate() reports why, and a fallback answers meanwhile
         return True
 
+    def starting(self) -> str | None:
+        """While the model loads, that it does; None once it has loaded or failed to."""
+        return None if self._begin_loading().done() else "the neural model is loading"
+
     async def probe(self) -> bool:
         """Serving once the model has loaded: the fallback engine reports ``ready`` again without a request."""
         loading = self._begin_loading()
@@ -119,8 +124,15 @@ class NeuralEngine(RemoteEngine):
         """Whether the request holding ``ticket`` should stop: a newer request superseded it."""
         return ticket != self._latest
 
-    async def _generate(self, work: Callable[[int], _Decoded]) -> list[Candidate]:
-        """Run ``work`` (given its ticket) on the worker thread once the model is in, as candidates."""
+    async def score(self, request: GenerationRequest, texts: Sequence[str]) -> list[float]:
+        """The mean log-probability per token of each of ``texts`` as the continuation of ``request``'s
+        prompt (a single line's end included): the model judging candidates another engine proposed, as a
+        reranker, instead of writing its own. Empty when a newer request superseded this one."""
+        scored = await self._on_worker(lambda ticket: self._scored(request, texts, ticket))
+        return scored or []
+
+    async def _on_worker(self, work: Callable[[int], _T]) -> _T | None:
+        """Run ``work`` (given its ticket) on the worker thread once the model is in; None if superseded."""
         loading = self._begin_loading()
         if not loading.done():
             raise EngineUnavailableError("the neural model is still loading")
@@ -132,12 +144,16 @@ class NeuralEngine(RemoteEngine):
             self._latest += 1
             ticket = self._latest
         try:
-            decoded = await asyncio.wrap_future(self._worker.submit(work, ticket))
+            return await asyncio.wrap_future(self._worker.submit(work, ticket))
         except _Superseded:
-            return []
+            return None
         except (RuntimeError, ValueError) as exc:  # torch reports shape and memory problems as these
             raise EngineError(f"the neural model failed: {exc}") from exc
-        if not decoded.text.strip():
+
+    async def _generate(self, work: Callable[[int], _Decoded]) -> list[Candidate]:
+        """Run ``work`` on the worker thread, as candidates."""
+        decoded = await self._on_worker(work)
+        if decoded is None or not decoded.text.strip():
             return []
         return [Candidate(text=decoded.text, score=decoded.mean_logprob, origin=self.name,
                           mean_logprob=decoded.mean_logprob)]
@@ -207,6 +223,42 @@ class NeuralEngine(RemoteEngine):
         mean = sum(logprobs) / len(logprobs) if logprobs else -math.inf
         self.last_reuse = (reused, len(ids))
         return _Decoded(text, mean, len(ids) - reused, reused)
+
+    def _scored(self, request: GenerationRequest, texts: Sequence[str], ticket: int) -> list[float]:
+        """Each text's mean log-probability after the prompt, which is computed once (from the kept cache)
+        and kept for the next keystroke; each text's own tokens are dropped from the cache again."""
+        ids = self._prompt_ids(request)
+        if not ids:
+            return [-math.inf] * len(texts)
+        with torch.inference_mode():
+            reused = self._reuse(ids)
+            self._cached_ids = ids[:reused]
+            out = self._model(input_ids=torch.tensor([ids[reused:]], dtype=torch.long), past_key_values=self._cache,
+                              use_cache=True)
+            self._cache, self._cached_ids = out.past_key_values, list(ids)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            scores = []
+            for text in texts:
+                if self._stale(ticket):
+                    raise _Superseded
+                scores.append(self._continuation_logprob(first, text if request.multiline else text + "\n",
+                                                         len(ids)))
+        self.last_reuse = (reused, len(ids))
+        return scores
+
+    def _continuation_logprob(self, first: Any, text: str, prompt_length: int) -> float:
+        tokens: list[int] = self._tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not tokens:
+            return -math.inf
+        total = float(first[tokens[0]])
+        if len(tokens) > 1:
+            out = self._model(input_ids=torch.tensor([tokens[:-1]], dtype=torch.long), past_key_values=self._cache,
+                              use_cache=True)
+            self._cache = out.past_key_values
+            logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
+            total += float(logprobs[torch.arange(len(tokens) - 1), torch.tensor(tokens[1:])].sum())
+            _crop(self._cache, prompt_length)
+        return total / len(tokens)
 
     async def aclose(self) -> None:
         """Stop the worker thread; a load or request in progress finishes first."""
