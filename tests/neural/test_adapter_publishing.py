@@ -1,6 +1,7 @@
-"""The adapter guardrail and publishing on the real SmolLM2-135M: an adapter trained for one step at a negligible
-learning rate is measured against the base model on hidden lines of its held-out files and refused for no
-measurable lift, the current version staying; an empty adapter is refused before any model runs; rollback
+"""The adapter guardrail and publishing on the real SmolLM2-135M: an adapter trained long enough to learn the
+tenant's internal API is measured against the base model on hidden lines of its held-out files and
+published, its figures in the published manifest; one trained for one step at a negligible learning rate is
+refused for no measurable lift, the current version staying; an empty adapter is refused before any model runs; rollback
 restores the version before; the manifests hold the training figures (the guardrail's figures in a published
 manifest: tests/unit/adapters/test_publish_command.py); a neural engine with the tenant set serves the
 tenant's current adapter.
@@ -37,7 +38,8 @@ from splice.retrieval.artifact import current_adapter, publish_adapter, read_ada
 TEMPLATE = template_for("starcoder2")
 GROUPS = ("billing", "ledger", "orders", "payroll")
 # Small budgets: one thread, short prompts and answers, few held-out lines.
-GUARDRAIL = ["--guardrail-tasks", "16", "--threads", "1", "--max-new-tokens", "24", "--context-tokens", "256"]
+# The tenant's lines are about 20 tokens: 40 new tokens let a line be finished.
+GUARDRAIL = ["--guardrail-tasks", "16", "--threads", "1", "--max-new-tokens", "40", "--context-tokens", "256"]
 TRAINING = ["--max-tokens", "128", "--holdout-share", "0.25", "--threads", "1", "--spm-share", "0",
             "--public-share", "0", "--quiet"]
 
@@ -70,19 +72,22 @@ def shared() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory, shared: None) -> dict[str, Path]:
-    """The tenant's repository, an adapter trained on it for six steps, one trained for one step at a
-    learning rate too small to move anything, and the artifacts root with the first already published,
-    as an earlier version would be."""
+    """The tenant's repository, an adapter trained on it for six steps, one trained for 48 (about 70 s on
+    one thread: enough to learn the registry's calls), one trained for one step at a learning rate too
+    small to move anything, and the artifacts root with the first already published, as an earlier version
+    would be."""
     base = tmp_path_factory.mktemp("tenant")
     repo = _tenant_repository(base / "acme")
-    trained, weak, root = base / "trained", base / "weak", base / "artifacts"
+    trained, learned, weak, root = base / "trained", base / "learned", base / "weak", base / "artifacts"
     assert main(["train-adapter", "--repo", str(repo), "--out", str(trained), "--steps", "6",
                  "--learning-rate", "1e-3", *TRAINING]) == 0
+    assert main(["train-adapter", "--repo", str(repo), "--out", str(learned), "--steps", "48",
+                 "--learning-rate", "3e-3", *TRAINING]) == 0
     assert main(["train-adapter", "--repo", str(repo), "--out", str(weak), "--steps", "1",
                  "--learning-rate", "1e-7", *TRAINING]) == 0
     manifest = json.loads((trained / "splice-adapter.json").read_text())
     publish_adapter(root, "acme", trained, {**manifest, "guardrail": {"note": "an earlier version"}})
-    return {"repo": repo, "trained": trained, "weak": weak, "root": root}
+    return {"repo": repo, "trained": trained, "learned": learned, "weak": weak, "root": root}
 
 
 def _publish(paths: dict[str, Path], adapter: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any, str]:
@@ -176,3 +181,19 @@ async def test_a_neural_engine_with_the_tenant_set_serves_its_current_adapter(te
     served = await _answer(primary.settings, request)
     assert served == await _answer(NeuralSettings(adapter_path=str(tenant["trained"]), threads=1), request)
     assert served != await _answer(NeuralSettings(threads=1), request), "the adapter changes what is served"
+
+
+# Last: it makes the learned adapter the tenant's current one, which the tests above do not expect.
+def test_an_adapter_that_learned_the_tenants_api_is_published_with_the_guardrails_figures(
+        tenant: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, outcome, err = _publish(tenant, "learned", capsys)
+    guardrail = outcome["guardrail"]
+    assert code == 0 and "refused" not in guardrail, err
+    lift = guardrail["lift"]["edit_similarity"]
+    assert lift["delta"] > 0.05 and lift["ci95"][0] > 0, lift  # measurable: the interval is above zero
+    assert guardrail["summary"]["adapter"]["n"] == 16 and guardrail["quality_score"] > 5
+    version = current_adapter(tenant["root"], "acme")
+    assert version is not None and str(version) == outcome["published"]
+    published = read_adapter_manifest(version, "acme")
+    assert published["guardrail"]["lift"]["edit_similarity"] == lift and published["training"]["steps"] == 48
+    assert "published tenant acme's adapter" in err
