@@ -7,7 +7,10 @@ the result for logs and ``--explain``.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +23,7 @@ from splice.context.tokens import TokenCounter
 from splice.documents import indent_unit
 from splice.engines.base import Candidate, Engine, GenerationRequest
 from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
-from splice.postprocess.chain import default_chain
+from splice.postprocess.chain import default_chain, prepare_chain
 from splice.postprocess.mode import is_multiline_position
 from splice.typeahead import Remembered, TypeaheadCache
 
@@ -28,6 +31,25 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 # What may follow the cursor on its line for an automatic suggestion: closers and separators that the
 # suggestion can complete or overwrite. Anything else means the person is editing inside a line.
 _CLOSING_TAIL = frozenset(")]}>\"'`;:,. \t")
+_PREPARED_DOCUMENTS = 8  # cursors prepared ahead, one per recently edited document
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Prepared:
+    """A request's prompt and post-processing context made before it arrived, for exactly this text."""
+
+    path: str
+    language: str
+    repo: str
+    prefix: str
+    suffix: str
+    prompt: asyncio.Future[FimPrompt]
+    context: CompletionContext  # its ``stop`` comes with the prompt
+
+    def serves(self, request: CompletionInput, prefix: str, suffix: str) -> bool:
+        return (request.path == self.path and request.language == self.language and request.repo == self.repo
+                and len(prefix) == len(self.prefix) and len(suffix) == len(self.suffix)
+                and prefix == self.prefix and suffix == self.suffix)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +112,33 @@ class CompletionPipeline:
         self.chain = chain if chain is not None else default_chain()
         self.sources = tuple(sources)
         self.typeahead = TypeaheadCache()
+        self._prepared: OrderedDict[str, _Prepared] = OrderedDict()
+
+    def prepare(self, request: CompletionInput) -> None:
+        """Do now what a request at this cursor will need, so that it finds the work done.
+
+        Editors send a change, wait for a pause in typing (50-150 ms), then ask for a suggestion where the
+        change left the cursor. Nothing but the engine's answer depends on more than the text and the
+        cursor, so the prompt (the sources' searches, the windows, the snippets' budget), the multi-line
+        decision and the syntax window the chain compares candidates against are all made in that pause.
+        A request uses them only if its document is still exactly this text (the other open documents'
+        snippets are as they were at the change); any other request builds its own."""
+        prefix = request.prefix.replace("\r\n", "\n")
+        suffix = request.suffix.replace("\r\n", "\n")
+        key = request.key or request.document_path or request.path
+        self._prepared.pop(key, None)
+        if _skip_reason(prefix, suffix) is not None or self.typeahead.lookup(key, prefix, suffix) is not None:
+            return  # that request will not reach the engine
+        context = self._context(prefix, suffix, request.language,
+                                is_multiline_position(prefix, suffix, request.language), ())
+        prepare_chain(context)
+        prompt = asyncio.ensure_future(self._prompt(request, key, prefix, suffix))
+        # One nobody awaits in the end must not log an unretrieved exception.
+        prompt.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._prepared[key] = _Prepared(path=request.path, language=request.language, repo=request.repo,
+                                        prefix=prefix, suffix=suffix, prompt=prompt, context=context)
+        while len(self._prepared) > _PREPARED_DOCUMENTS:
+            self._prepared.popitem(last=False)[1].prompt.cancel()
 
     async def complete(self, request: CompletionInput) -> CompletionResult:
         """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
@@ -105,8 +154,19 @@ class CompletionPipeline:
         # Asked for explicitly, the person wants the engine's answer now, not a remembered one.
         if not request.invoked and self._typed_ahead(result, key, prefix, suffix, request, started):
             return result
-        multiline = is_multiline_position(prefix, suffix, request.language)
-        prompt = await self._prompt(request, key, prefix, suffix)
+        prepared = self._prepared.pop(key, None)
+        if prepared is not None and prepared.serves(request, prefix, suffix):
+            # The very strings the chain's window caches saw when the cursor was prepared.
+            prefix, suffix = prepared.prefix, prepared.suffix
+            prompt = await prepared.prompt
+            context = dataclasses.replace(prepared.context, stop=prompt.stop)
+        else:
+            if prepared is not None:
+                prepared.prompt.cancel()
+            prompt = await self._prompt(request, key, prefix, suffix)
+            context = self._context(prefix, suffix, request.language,
+                                    is_multiline_position(prefix, suffix, request.language), prompt.stop)
+        multiline = context.multiline
         result.multiline, result.prompt_tokens, result.sources = multiline, prompt.prompt_tokens, prompt.sources
         built = time.perf_counter()
 
@@ -123,10 +183,6 @@ class CompletionPipeline:
         if candidates and candidates[0].origin:
             result.engine, result.fallback = candidates[0].origin, candidates[0].fallback
 
-        context = CompletionContext(
-            prefix=prefix, suffix=suffix, language=request.language, multiline=multiline,
-            indent_unit=indent_unit(prefix[-2500:] + suffix[:1500]), stop=prompt.stop,
-        )
         remembered = self._post_process(result, candidates, context, request)
         self.typeahead.remember(key, prefix, suffix, remembered, engine=result.engine, sources=result.sources,
                                 multiline=multiline, fallback=result.fallback)
@@ -160,13 +216,17 @@ class CompletionPipeline:
                              "total": round((time.perf_counter() - started) * 1000, 3)}
         return True
 
+    @staticmethod
+    def _context(prefix: str, suffix: str, language: str, multiline: bool, stop: tuple[str, ...]) -> CompletionContext:
+        return CompletionContext(prefix=prefix, suffix=suffix, language=language, multiline=multiline,
+                                 indent_unit=indent_unit(prefix[-2500:] + suffix[:1500]), stop=stop)
+
     async def _prompt(self, request: CompletionInput, key: str, prefix: str, suffix: str) -> FimPrompt:
         """The prompt: the sources search while the windows are laid out, then fill what budget is left."""
         query = SnippetQuery(key=key, path=request.path, text=prefix + suffix, offset=len(prefix),
                              limit=self.settings.max_snippets)
         searches = [source.search(query) for source in self.sources] if query.limit > 0 else []
-        cursor = Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix)
-        draft = self.builder.draft(cursor)
+        draft = self.builder.draft(Cursor(path=request.path, language=request.language, prefix=prefix, suffix=suffix))
         snippets = await collect(searches, self.settings.retrieval_deadline_ms / 1000)
         return self.builder.finish(draft, snippets, repo=request.repo)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from splice.postprocess.base import CompletionContext, DropSuggestion, Suggestion
 from splice.postprocess.indentation import CLOSERS, QUOTES, first_line, last_line
-from splice.postprocess.syntax import document_window, error_spans, window_tree
+from splice.postprocess.syntax import document_window, edited_tree, error_spans
 
 # What code after an insertion may begin with: it ends an expression the insertion completes.
 _ENDS_AN_EXPRESSION = frozenset(",)]};:") | frozenset(CLOSERS)
@@ -75,7 +75,7 @@ def fit_mid_line(suggestion: Suggestion, context: CompletionContext) -> Suggesti
 def _line_has_errors(suggestion: Suggestion, context: CompletionContext, before: str) -> bool:
     """Whether the cursor's line, with the suggestion in it, holds an ERROR or MISSING node."""
     window = document_window(context.prefix, context.suffix)
-    tree = window_tree(context.language, window.source(suggestion.text, suggestion.replace_suffix))
+    tree = edited_tree(context.language, window, suggestion.text, suggestion.replace_suffix)
     if tree is None:
         return False  # no grammar: the checks above are all there is
     line_start = window.cursor_byte - len(before.encode())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from splice.postprocess.base import CompletionContext, DropSuggestion, Suggestion
 from splice.postprocess.brackets import closers_for, unclosed_openers
-from splice.postprocess.syntax import document_window, error_count, window_tree
+from splice.postprocess.syntax import document_window, edited_tree, error_count, window_tree
 
 WIDER_SCALE = 4
 
@@ -49,7 +49,7 @@ def _added_errors(suggestion: Suggestion, context: CompletionContext, scale: int
         return None
     # The candidate's tree comes from the same cache: the mid-line step may have parsed this very text.
     insertion = suggestion.text + _closers_to_come(suggestion.text, context.language)
-    candidate = window_tree(context.language, window.source(insertion, suggestion.replace_suffix))
+    candidate = edited_tree(context.language, window, insertion, suggestion.replace_suffix)
     if candidate is None:
         return None
     return error_count(baseline.root_node), error_count(candidate.root_node)

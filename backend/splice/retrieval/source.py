@@ -3,8 +3,9 @@
 The workspace index and a tenant's artifact are both searched through :class:`RepositorySource`. The query
 for a cursor is :func:`splice.retrieval.retriever.query_at` whoever asks, so the server, ``splice
 complete`` and the evaluation retrieve for the same lines. A search runs on a worker thread; the source
-remembers the latest few by query, so a search started when a change arrived (:meth:`prefetch`, before the
-completion request that usually follows it) is picked up by the request instead of run twice.
+remembers the latest few by query, so the same query asked again (a request at a cursor the server
+prepared, an explicit request after an automatic one) picks up the running or finished search instead of
+running it twice.
 """
 
 from __future__ import annotations
@@ -25,11 +26,6 @@ if TYPE_CHECKING:
     from splice.retrieval.live import Retrieval
 
 _REMEMBERED = 8  # searches kept by query: one per recently edited document is enough
-# A change's search starts this long after it, unless another change to the document comes first: a burst
-# of changes (an auto-closed bracket, a paste, a format-on-type, multiple cursors) starts one search, not
-# one per change that would hold the search threads when the request arrives. A request starts its own
-# search at once, so this never delays an answer; editors wait 50-150 ms after typing before asking.
-PREFETCH_DELAY_S = 0.004
 
 
 class RepositorySource:
@@ -42,7 +38,6 @@ class RepositorySource:
         self._settings = settings
         self._counter = counter
         self._searches: OrderedDict[RetrievalQuery, asyncio.Future[list[Snippet]]] = OrderedDict()
-        self._pending: dict[str, asyncio.TimerHandle] = {}  # document key -> its change's search, not started
 
     def _query(self, query: SnippetQuery) -> RetrievalQuery | None:
         settings = self._settings()
@@ -75,28 +70,8 @@ class RepositorySource:
             counter.count_snippets(found)
         return found
 
-    def prefetch(self, query: SnippetQuery) -> None:
-        """Start, shortly, the search a completion at this cursor would run, so that the request finds it
-        done; a later change to the same document replaces it before it starts."""
-        self._cancel_pending(query.key)
-        retrieval_query = self._query(query)
-        if retrieval_query is not None:
-            self._pending[query.key] = asyncio.get_running_loop().call_later(
-                PREFETCH_DELAY_S, self._start_pending, query.key, retrieval_query)
-
-    def _start_pending(self, key: str, query: RetrievalQuery) -> None:
-        self._pending.pop(key, None)
-        if self._retrieval() is not None:
-            self._start(query)
-
-    def _cancel_pending(self, key: str) -> None:
-        handle = self._pending.pop(key, None)
-        if handle is not None:
-            handle.cancel()
-
     def search(self, query: SnippetQuery) -> Awaitable[tuple[Snippet, ...]]:
-        """The repository's snippets for the cursor (the prefetched search when one matches)."""
-        self._cancel_pending(query.key)  # started below if it is this query, superseded if not
+        """The repository's snippets for the cursor (the remembered search when one matches)."""
         retrieval_query = self._query(query)
         if retrieval_query is None:
             return _nothing()
@@ -104,9 +79,6 @@ class RepositorySource:
 
     def clear(self) -> None:
         """Forget remembered searches (the index they ran on was replaced)."""
-        for handle in self._pending.values():
-            handle.cancel()
-        self._pending.clear()
         self._searches.clear()
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from splice import config
 from splice.config import Settings
-from splice.context.sources import OpenDocumentSource, SnippetQuery
+from splice.context.sources import OpenDocumentSource
 from splice.documents import DocumentStore, TextDocument
 from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
@@ -51,6 +51,11 @@ log = get_logger()
 
 MESSAGE_ERROR, MESSAGE_WARNING, MESSAGE_INFO = 1, 2, 3
 _ISSUED_LIMIT = 4096
+# A change's cursor is prepared this long after it, unless another change to the document comes first: a
+# burst of changes (an auto-closed bracket, a paste, a format-on-type, multiple cursors) is prepared once,
+# not once per change, which would hold the search threads when the request arrives. A request arriving
+# sooner builds its own at once, so this never delays an answer; editors wait 50-150 ms after typing.
+PREPARE_DELAY_S = 0.004
 _PARENT_POLL_SECONDS = 2.0
 _LIFECYCLE = frozenset({"initialize", "initialized", "shutdown", "exit"})
 
@@ -90,6 +95,7 @@ class LanguageServer:
         self.pipeline: CompletionPipeline | None = None
         self.issued: OrderedDict[str, IssuedCompletion] = OrderedDict()
         self._inflight: dict[str, Any] = {}  # uri -> request id of its running completion
+        self._preparing: dict[str, asyncio.TimerHandle] = {}  # uri -> its last change's cursor, not yet prepared
         self._watch: asyncio.Task[None] | None = None
         self.retrieval = ServerRetrieval(self)
         # The engine is looked up at each change: a settings change may replace it.
@@ -287,15 +293,35 @@ class LanguageServer:
         shown = display_path(uri, self.root)
         self.open_documents.update(OpenDocument(key=uri, path=uri_to_path(uri), shown=shown, version=doc.version,
                                                 text=text, saved=saved))
+        self._cancel_preparation(uri)
         edit = doc.last_edit
-        if edit is not None:
-            cursor = edit.begin + len(edit.inserted)
-            at = cursor if text is doc.text else len(doc.text[:cursor].replace("\r\n", "\n"))
-            self.retrieval.prefetch(SnippetQuery(key=uri, path=shown, text=text, offset=at,
-                                                 limit=self.settings.max_snippets))
+        if edit is not None and self.pipeline is not None:
+            self._preparing[uri] = asyncio.get_running_loop().call_later(
+                PREPARE_DELAY_S, self._prepare, uri, doc.version, edit.begin + len(edit.inserted))
+
+    def _cancel_preparation(self, uri: str) -> None:
+        pending = self._preparing.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+
+    def _prepare(self, uri: str, version: int, cursor: int) -> None:
+        """Prepare the completion the editor will ask for where the change left the cursor
+        (:meth:`splice.pipeline.CompletionPipeline.prepare`)."""
+        self._preparing.pop(uri, None)
+        try:
+            doc = self.documents.get(uri)
+        except SpliceError:
+            return  # closed meanwhile
+        if self.pipeline is None or doc.version != version or cursor > len(doc.text):
+            return
+        try:
+            self.pipeline.prepare(self._completion_input(uri, doc, cursor, cursor, "", invoked=False))
+        except Exception:  # an optimisation: the request will build its own
+            log.exception("completion.prepare_failed", uri=uri)
 
     def document_closed(self, uri: str) -> None:
         """Revert ``uri``'s live text everywhere: the engine, the snippet sources and the index use the disk."""
+        self._cancel_preparation(uri)
         self.open_documents.close(uri)
         self.telemetry.document_closed(uri)
 
@@ -326,19 +352,14 @@ class LanguageServer:
     ) -> list[IssuedCompletion]:
         """Suggestions at a position, shaped as editor items (insert text plus the range it replaces)."""
         self.ensure_engine()
+        self._cancel_preparation(uri)  # this request builds its own: preparing its cursor now would be waste
         completion_id_base = uuid.uuid4().hex[:16]
         bind(request_id=completion_id_base)
         try:
             doc = self.documents.get(uri)
             cursor = doc.offset_at(line, character, self.encoding, strict=True)
             start, head = self._replaced_span(doc, cursor, selection, word_start)
-            from splice.pipeline import CompletionInput  # noqa: PLC0415 - loaded with the engine
-
-            request = CompletionInput(
-                path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
-                suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked or word_start, key=uri,
-                document_path=uri_to_path(uri),
-            )
+            request = self._completion_input(uri, doc, start, cursor, head, invoked=invoked or word_start)
             # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,
             # in order, before the next message is read, so their cost delays the next request instead
             # (scripts/bench-telemetry measures it there).
@@ -371,6 +392,16 @@ class LanguageServer:
                 running = self.connection.tasks.get(self._inflight[uri])
                 if running is None or running is asyncio.current_task():
                     self._inflight.pop(uri, None)
+
+    def _completion_input(self, uri: str, doc: TextDocument, start: int, cursor: int, head: str, *,
+                          invoked: bool) -> CompletionInput:
+        """The pipeline's request for ``doc`` with ``head`` typed in place of ``doc.text[start:cursor]``."""
+        from splice.pipeline import CompletionInput  # noqa: PLC0415 - loaded with the engine
+
+        return CompletionInput(
+            path=display_path(uri, self.root), language=_language(doc), prefix=doc.text[:start] + head,
+            suffix=doc.text[cursor:], eol=doc.eol, invoked=invoked, key=uri, document_path=uri_to_path(uri),
+        )
 
     def _replaced_span(self, doc: TextDocument, cursor: int, selection: tuple[tuple[int, int], str] | None,
                        word_start: bool) -> tuple[int, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -108,6 +109,9 @@ def _named(wrapper: Callable[..., Awaitable[Result]], fn: Callable[..., Any]) ->
     wrapper.__name__ = fn.__name__
     wrapper.__qualname__ = fn.__qualname__
     wrapper.__doc__ = fn.__doc__
+    # jsonrpcserver binds every message's params to ``signature(wrapper)``; computed once here, that lookup
+    # is a read instead of an inspection on every keystroke's notification.
+    wrapper.__signature__ = inspect.signature(wrapper)  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -29,7 +29,7 @@ from splice.logging import get_logger
 
 if TYPE_CHECKING:
     from splice.config import Settings
-    from splice.context.sources import SnippetQuery, SnippetSource
+    from splice.context.sources import SnippetSource
     from splice.open_documents import OpenDocument
     from splice.retrieval.live import Retrieval
     from splice.server.app import LanguageServer
@@ -187,14 +187,6 @@ class ServerRetrieval:
             report({"kind": "end", "message": "indexing failed"})
             raise
         report({"kind": "end", "message": f"indexed {result.files} files ({result.indexed} changed)"})
-
-    def prefetch(self, query: SnippetQuery) -> None:
-        """Start the searches a completion at this cursor would run, so that the request finds them done.
-
-        Editors send the change and then the completion request for the cursor at its end; the searches
-        only depend on the text, so they can run in the gap between the two."""
-        for source in (self.workspace_source, self.artifact_source):
-            source.prefetch(query)
 
     def opened_or_changed(self, document: OpenDocument) -> None:
         """Re-index the document shortly (a burst of changes is indexed once).

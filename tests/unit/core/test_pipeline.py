@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Awaitable
 
 from splice.config import Settings
 from splice.context.builder import PromptBuilder
+from splice.context.prompt import Snippet
+from splice.context.sources import SnippetQuery
 from splice.context.tokens import TokenCounter
 from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
 from splice.pipeline import CompletionInput, CompletionPipeline
@@ -97,3 +101,68 @@ async def test_typing_through_a_suggestion_serves_the_rest_without_the_engine() 
     # Typing all of it leaves nothing to serve.
     done = await p.complete(ask("    total = compute(first, second)", "\n\nreturn total\n"))
     assert not done.typed_ahead
+
+
+class CountingSource:
+    """A snippet source that counts its searches and answers with one snippet naming the cursor."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.queries: list[SnippetQuery] = []
+
+    def search(self, query: SnippetQuery) -> Awaitable[tuple[Snippet, ...]]:
+        self.queries.append(query)
+
+        async def found() -> tuple[Snippet, ...]:
+            return (Snippet(path="lib.py", text=f"# searched at {query.offset}\n", start_line=0, end_line=1,
+                            score=1.0, source=self.name),)
+
+        return found()
+
+
+def prepared_pipeline() -> tuple[CompletionPipeline, ListEngine, CountingSource]:
+    config = dataclasses.replace(Settings(), min_confidence=0.0)
+    source = CountingSource()
+    engine = ListEngine([Candidate(text="total")])
+    return CompletionPipeline(config, PromptBuilder(config, COUNTER), engine, sources=[source]), engine, source
+
+
+async def test_a_prepared_cursor_is_answered_from_the_prompt_made_ahead() -> None:
+    p, engine, source = prepared_pipeline()
+    request = ask("def add(a, b):\n    return ")
+    p.prepare(request)
+    await asyncio.sleep(0.01)  # the pause before the editor asks
+    assert len(source.queries) == 1  # searched before the request arrived
+    result = await p.complete(dataclasses.replace(request))
+    assert len(source.queries) == 1  # the request searched nothing itself
+    assert [pr.text for pr in result.proposals] == ["total"]
+    prompt = engine.requests[-1].prompt
+    assert "# searched at 26" in prompt.text and "counting" in result.sources
+    # The same prompt as a request that was never prepared.
+    fresh, fresh_engine, _ = prepared_pipeline()
+    await fresh.complete(request)
+    assert fresh_engine.requests[-1].prompt == prompt
+
+
+async def test_a_request_for_other_text_than_prepared_builds_its_own_prompt() -> None:
+    p, engine, source = prepared_pipeline()
+    p.prepare(ask("def add(a, b):\n    return "))
+    await asyncio.sleep(0.01)
+    result = await p.complete(ask("def add(a, b):\n    return a"))
+    assert len(source.queries) == 2
+    assert "# searched at 27" in engine.requests[-1].prompt.text
+    assert result.proposals
+    # What was prepared is used once: a second request at the prepared cursor searches again.
+    p.prepare(ask("x = "))
+    await asyncio.sleep(0.01)
+    await p.complete(ask("x = "))
+    await p.complete(ask("x = ", invoked=True))
+    assert len(source.queries) == 4
+
+
+async def test_a_cursor_the_request_will_skip_is_not_prepared() -> None:
+    p, _, source = prepared_pipeline()
+    p.prepare(ask("value = comp", "ute()\n"))
+    await asyncio.sleep(0)
+    assert not source.queries

@@ -1,4 +1,5 @@
-"""The repository search started on a change is the one the following completion request uses."""
+"""The server's repository sources: searches remembered by query, labelled by source, and an index that
+follows the open documents."""
 
 from __future__ import annotations
 
@@ -49,49 +50,19 @@ def document(path: Path, text: str, *, saved: bool = False) -> OpenDocument:
     return OpenDocument(key=path.as_uri(), path=str(path), shown=path.name, version=1, text=text, saved=saved)
 
 
-async def test_completion_at_the_end_of_a_change_reuses_the_prefetched_search() -> None:
+async def test_the_same_query_asked_again_reuses_its_search() -> None:
     retrieval, counting = service()
-    retrieval.prefetch(query())
-    found = await retrieval.workspace_source.search(query())
-    assert found == (SNIPPET,)
+    first = retrieval.workspace_source.search(query())
+    second = retrieval.workspace_source.search(query())
+    assert await first == await second == (SNIPPET,)
     assert len(counting.queries) == 1
 
 
-async def _started(counting: CountingRetrieval, count: int) -> None:
-    for _ in range(500):
-        with counting.lock:
-            if len(counting.queries) >= count:
-                return
-        await asyncio.sleep(0.002)
-
-
-async def test_a_change_searches_before_the_request_and_the_request_reuses_it() -> None:
+async def test_a_query_at_another_cursor_searches_for_itself() -> None:
     retrieval, counting = service()
-    retrieval.prefetch(query())
-    await _started(counting, 1)
-    assert len(counting.queries) == 1  # under way before any request
-    assert await retrieval.workspace_source.search(query()) == (SNIPPET,)
-    assert len(counting.queries) == 1
-
-
-async def test_a_burst_of_changes_starts_one_search() -> None:
-    retrieval, counting = service()
-    for offset in (CURSOR - 2, CURSOR - 1, CURSOR):
-        retrieval.prefetch(query(offset))
-    await _started(counting, 1)
-    await asyncio.sleep(0.05)
-    assert len(counting.queries) == 1
-    assert await retrieval.workspace_source.search(query()) == (SNIPPET,)
-    assert len(counting.queries) == 1  # the last change's search was the request's
-
-
-async def test_a_request_elsewhere_searches_for_itself() -> None:
-    retrieval, counting = service()
-    retrieval.prefetch(query())
+    await retrieval.workspace_source.search(query())
     await retrieval.workspace_source.search(query(CURSOR - 3))
-    await asyncio.sleep(0.05)
-    # The change's search had not started; the request for another cursor replaced it.
-    assert [q.prefix for q in counting.queries] == [TEXT[:CURSOR - 3]]
+    assert [q.prefix for q in counting.queries] == [TEXT[:CURSOR], TEXT[:CURSOR - 3]]
 
 
 async def test_snippets_are_labelled_by_the_source_that_found_them() -> None:

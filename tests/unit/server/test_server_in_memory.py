@@ -326,3 +326,43 @@ async def test_a_closed_document_forgets_the_suggestions_it_could_be_typed_throu
         if not reopen:
             assert reply["result"]["items"][0]["insertText"].endswith("otal = a + b")
             s.send("textDocument/didClose", {"textDocument": {"uri": "file:///w/a.py"}}, request=False)
+
+
+def change(version: int, line: int, character: int, text: str) -> dict[str, Any]:
+    position = {"line": line, "character": character}
+    return {"textDocument": {"uri": "file:///w/a.py", "version": version},
+            "contentChanges": [{"range": {"start": position, "end": position}, "text": text}]}
+
+
+async def prepared_session() -> tuple[Session, list[str]]:
+    """A started session whose pipeline records each cursor it is asked to prepare (as its prefix)."""
+    s = Session(FakeEngine(), Settings(min_confidence=0.0))
+    await s.start()
+    s.open("file:///w/a.py", "def add(a, b):\n    \n")
+    await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
+    pipeline = s.server.pipeline
+    assert pipeline is not None
+    prepared: list[str] = []
+    prepare = pipeline.prepare
+    pipeline.prepare = lambda request: (prepared.append(request.prefix), prepare(request))[1]  # type: ignore[method-assign]
+    return s, prepared
+
+
+async def test_a_burst_of_changes_prepares_the_cursor_it_leaves_once() -> None:
+    s, prepared = await prepared_session()
+    for version, (character, text) in enumerate([(4, "r"), (5, "e"), (6, "t")], start=2):
+        s.send("textDocument/didChange", change(version, 1, character, text), request=False)
+    await asyncio.sleep(0.05)
+    assert prepared == ["def add(a, b):\n    ret"]
+    asked = len(s.engine.requests)
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 7)))  # type: ignore[arg-type]
+    assert reply["result"]["items"] and len(s.engine.requests) == asked + 1
+    assert s.engine.requests[-1].document_prefix == "def add(a, b):\n    ret"
+
+
+async def test_a_request_sent_right_after_the_change_is_not_prepared_as_well() -> None:
+    s, prepared = await prepared_session()
+    s.send("textDocument/didChange", change(2, 1, 4, "r"), request=False)
+    await s.reply(s.send("textDocument/inlineCompletion", inline(1, 5)))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert prepared == []
