@@ -14,7 +14,7 @@ import sys
 
 from splice import __version__
 from splice.commands import COMMANDS
-from splice.native_threads import limit_blas_threads
+from splice.native_threads import limit_native_threads
 
 
 def build_parser(names: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ _SERVE_FLAGS = ("--stdio", "--clientProcessId")
 def main(argv: list[str] | None = None) -> int:
     """Run the command named in ``argv`` (``serve`` when none is named)."""
     argv = sys.argv[1:] if argv is None else argv
-    limit_blas_threads()
+    limit_native_threads()
     if argv and argv[0].split("=", 1)[0] in _SERVE_FLAGS:
         argv = ["serve", *argv]
     # An editor starting the server waits for its initialize reply: register only ``serve`` then, rather

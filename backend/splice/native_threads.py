@@ -1,23 +1,24 @@
-"""How many threads the native numeric libraries may start, decided before any of them is loaded.
+"""How many threads the native libraries may start, decided before any of them is loaded.
 
 numpy's bundled OpenBLAS starts one worker per core and, after every matrix product, keeps that worker
-spinning on ``sched_yield`` for a while in case another product follows. Splice's products are small (a
-query's embedding, a batch of 32 chunks) and run on background threads beside an event loop that answers
-keystrokes: on a 2-core machine the spinning worker held a whole core in system time, and the server's
-own work, not the products, waited for it. One BLAS thread costs the encoder little and gives the core
-back. An operator who wants more sets ``OPENBLAS_NUM_THREADS`` themselves; it is read only at load, so
-this runs first thing in the command-line entry point.
+spinning on ``sched_yield`` for a while in case another product follows; the Rust ``tokenizers`` library
+spreads even a one-text batch over a pool of its own. Splice's products and batches are small (a query's
+embedding, a prompt's new lines, a batch of 32 chunks) and run on background threads beside an event loop
+that answers keystrokes: on a 2-core machine the spinning BLAS worker held a whole core in system time, and
+a repository search right after a keystroke took twice as long as alone, waiting for cores the pools held.
+One thread each costs the encoders little and gives the cores back. An operator who wants more sets the
+variables themselves; they are read only at load, so this runs first thing in the command-line entry point.
 """
 
 from __future__ import annotations
 
 import os
 
-# The variables each BLAS build numpy may be linked against reads at load.
-_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# What each BLAS build numpy may be linked against reads at load, and what ``tokenizers`` reads.
+_DEFAULTS = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def limit_blas_threads(threads: int = 1) -> None:
-    """Default the BLAS thread count to ``threads`` unless the environment already sets it."""
-    for name in _BLAS_THREAD_VARIABLES:
-        os.environ.setdefault(name, str(threads))
+def limit_native_threads() -> None:
+    """One thread for BLAS and for ``tokenizers``, unless the environment already says otherwise."""
+    for name, value in _DEFAULTS.items():
+        os.environ.setdefault(name, value)
