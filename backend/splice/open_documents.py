@@ -137,9 +137,10 @@ class PerDocument(Protocol):
 
 
 class ForgetOnClose:
-    """Has ``cache()`` (the pipeline's typeahead: the suggestions a person may type through) drop a document
-    when it closes; a callable, because the server rebuilds its pipeline when the settings change. A
-    document opened again, or another opened at the same key, starts without suggestions it never showed."""
+    """Has ``cache()`` (the pipeline: the suggestions a person may type through, the cursor prepared for the
+    next request) drop a document when it closes; a callable, because the server rebuilds its pipeline when
+    the settings change. A document opened again, or another opened at the same key, starts without
+    suggestions it never showed."""
 
     def __init__(self, cache: Callable[[], PerDocument | None]) -> None:
         self.cache = cache

@@ -140,6 +140,14 @@ class CompletionPipeline:
         while len(self._prepared) > _PREPARED_DOCUMENTS:
             self._prepared.popitem(last=False)[1].prompt.cancel()
 
+    def forget(self, document: str) -> None:
+        """Drop what is kept for a closed document: the suggestions it could be typed through and its
+        prepared cursor."""
+        self.typeahead.forget(document)
+        prepared = self._prepared.pop(document, None)
+        if prepared is not None:
+            prepared.prompt.cancel()
+
     async def complete(self, request: CompletionInput) -> CompletionResult:
         """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
         started = time.perf_counter()

@@ -33,7 +33,6 @@ from splice.open_documents import (
     ForgetOnClose,
     OpenDocument,
     OpenDocuments,
-    PerDocument,
 )
 from splice.server.connection import Connection
 from splice.server.params import display_path, field, uri_to_path
@@ -101,13 +100,10 @@ class LanguageServer:
         # The engine is looked up at each change: a settings change may replace it.
         self.counted = CountedDocuments(lambda: self.counter)
         self.open_documents = OpenDocuments((EngineDocuments(lambda: self.engine), self.open_files, self.retrieval,
-                                             self.counted, ForgetOnClose(self._typeahead)))
+                                             self.counted, ForgetOnClose(lambda: self.pipeline)))
         self.telemetry = TelemetryRecorder(settings, clock or SystemClock(), text_of=self._text_of,
                                            language_of=self._language_of)
         self.documents.on_edits = self.telemetry.document_edited
-
-    def _typeahead(self) -> PerDocument | None:
-        return self.pipeline.typeahead if self.pipeline is not None else None
 
     # Messages to the person ------------------------------------------------------------------------------
 

@@ -166,3 +166,13 @@ async def test_a_cursor_the_request_will_skip_is_not_prepared() -> None:
     p.prepare(ask("value = comp", "ute()\n"))
     await asyncio.sleep(0)
     assert not source.queries
+
+
+async def test_a_closed_document_forgets_its_prepared_cursor() -> None:
+    p, _, source = prepared_pipeline()
+    request = ask("def add(a, b):\n    return ")
+    p.prepare(request)
+    await asyncio.sleep(0.01)
+    p.forget("m.py")
+    await p.complete(request)
+    assert len(source.queries) == 2  # the request searched for itself
