@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from splice.context.prompt import Snippet
+from splice.logging import get_logger
 from splice.retrieval.fusion import reciprocal_rank_fusion
 from splice.retrieval.index import Hit, RepositoryIndex
 from splice.retrieval.lexical import focus_identifiers
@@ -25,6 +26,8 @@ from splice.retrieval.query import RetrievalQuery, query_text
 if TYPE_CHECKING:
     from splice.retrieval.semantic import VectorTable
     from splice.retrieval.static_model import StaticEncoder
+
+log = get_logger()
 
 CANDIDATES = 20
 SOURCE = "retrieval"
@@ -60,7 +63,8 @@ class Retriever:
         # it too cost about 0.8 ms of context assembly in scripts/bench-server, side by side).
         try:
             lexical = self._lexical(text, focus, exclude_path)
-        except Exception:  # the semantic half may still answer
+        except Exception as exc:  # the semantic half may still answer
+            log.warning("retrieval.lexical_failed", error=repr(exc))
             lexical = []
         for hits in lexical:
             rankings.append([h.chunk_id for h in hits])
