@@ -59,7 +59,7 @@ def corpus_from_lines(files: Sequence[Iterable[tuple[int, ...]]]) -> TokenCorpus
         for line in lines:
             pieces.append(line)
             offset += len(line)
-    lengths = np.fromiter((len(piece) for piece in pieces), dtype=np.int64, count=len(pieces))
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
     tokens = np.fromiter(chain.from_iterable(pieces), dtype=np.int32, count=int(lengths.sum()))
     # Every piece begins with a line break or a separator, so piece starts are exactly the boundaries.
     boundaries = np.concatenate(([0], np.cumsum(lengths)[:-1])) if lengths.size else lengths

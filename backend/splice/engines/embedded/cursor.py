@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -65,16 +66,12 @@ def cursor_from_text(
     complete = typed[: len(typed) - len(partial)]
     current_tokens = (vocab.intern(newline_text(width - previous_width)),
                       *(vocab.line_tokens(complete) if complete else ()))
-    context = np.fromiter(
-        (token for line in before_lines for token in line), dtype=np.int32,
-        count=sum(len(line) for line in before_lines),
-    )
+    context = np.fromiter(chain.from_iterable(before_lines), dtype=np.int32,
+                          count=sum(map(len, before_lines)))
     context = np.concatenate((context, np.asarray(current_tokens, dtype=np.int32)))
 
     after_lines = list(vocab.line_stream(tail_lines, width)) if suffix.count("\n") else []
-    following = np.fromiter(
-        (token for line in after_lines[:16] for token in line), dtype=np.int32,
-    )[:following_limit]
+    following = np.fromiter(chain.from_iterable(after_lines[:16]), dtype=np.int32)[:following_limit]
     following_line = after_lines[0][1:] if after_lines else ()
     document = corpus_from_lines([before_lines, after_lines])
     return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1,
@@ -85,23 +82,17 @@ def cursor_from_text(
 
 
 def _last_lines(text: str, count: int) -> str:
-    """The last ``count`` lines of ``text``."""
-    cut = len(text)
-    for _ in range(count):
-        cut = text.rfind("\n", 0, cut)
-        if cut < 0:
-            return text
-    return text[cut + 1:]
+    """The last ``count`` lines of ``text``, found by one split at C speed rather than ``count`` searches."""
+    if text.count("\n") < count:
+        return text
+    return text[len(text.rsplit("\n", count)[0]) + 1:]
 
 
 def _first_lines(text: str, count: int) -> str:
     """The first ``count`` lines of ``text``."""
-    cut = -1
-    for _ in range(count):
-        cut = text.find("\n", cut + 1)
-        if cut < 0:
-            return text
-    return text[:cut]
+    if text.count("\n") < count:
+        return text
+    return text[:len(text) - len(text.split("\n", count)[-1]) - 1]
 
 
 def _last_indentation(text: str) -> int:
