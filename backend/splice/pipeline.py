@@ -48,7 +48,6 @@ class _Prepared:
 
     def serves(self, request: CompletionInput, prefix: str, suffix: str) -> bool:
         return (request.path == self.path and request.language == self.language and request.repo == self.repo
-                and len(prefix) == len(self.prefix) and len(suffix) == len(self.suffix)
                 and prefix == self.prefix and suffix == self.suffix)
 
 
@@ -65,6 +64,15 @@ class CompletionInput:
     repo: str = ""
     document_path: str | None = None  # absolute path on disk, for engines that index the workspace
     key: str = ""  # the document's key among the open ones (its URI in the server); else its path
+
+    @property
+    def document(self) -> str:
+        """What the pipeline's per-document memory is keyed by: ``key``, else the path on disk or shown."""
+        return self.key or self.document_path or self.path
+
+    def normalised(self) -> tuple[str, str]:
+        """``prefix`` and ``suffix`` with ``\\n`` line ends, as every stage reads them."""
+        return self.prefix.replace("\r\n", "\n"), self.suffix.replace("\r\n", "\n")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,14 +131,12 @@ class CompletionPipeline:
         decision and the syntax window the chain compares candidates against are all made in that pause.
         A request uses them only if its document is still exactly this text (the other open documents'
         snippets are as they were at the change); any other request builds its own."""
-        prefix = request.prefix.replace("\r\n", "\n")
-        suffix = request.suffix.replace("\r\n", "\n")
-        key = request.key or request.document_path or request.path
+        prefix, suffix = request.normalised()
+        key = request.document
         self._prepared.pop(key, None)
         if _skip_reason(prefix, suffix) is not None or self.typeahead.lookup(key, prefix, suffix) is not None:
             return  # that request will not reach the engine
-        context = self._context(prefix, suffix, request.language,
-                                is_multiline_position(prefix, suffix, request.language), ())
+        context = self._context(prefix, suffix, request.language, ())
         prepare_chain(context)
         prompt = asyncio.ensure_future(self._prompt(request, key, prefix, suffix))
         # One nobody awaits in the end must not log an unretrieved exception.
@@ -151,14 +157,13 @@ class CompletionPipeline:
     async def complete(self, request: CompletionInput) -> CompletionResult:
         """Suggestions for ``request``; raises ``EngineError`` if the engine fails."""
         started = time.perf_counter()
-        prefix = request.prefix.replace("\r\n", "\n")
-        suffix = request.suffix.replace("\r\n", "\n")
+        prefix, suffix = request.normalised()
         result = CompletionResult(engine=self.engine.name)
         skipped = None if request.invoked else _skip_reason(prefix, suffix)
         if skipped is not None:
             result.skipped = skipped
             return result
-        key = request.key or request.document_path or request.path
+        key = request.document
         # Asked for explicitly, the person wants the engine's answer now, not a remembered one.
         if not request.invoked and self._typed_ahead(result, key, prefix, suffix, request, started):
             return result
@@ -172,8 +177,7 @@ class CompletionPipeline:
             if prepared is not None:
                 prepared.prompt.cancel()
             prompt = await self._prompt(request, key, prefix, suffix)
-            context = self._context(prefix, suffix, request.language,
-                                    is_multiline_position(prefix, suffix, request.language), prompt.stop)
+            context = self._context(prefix, suffix, request.language, prompt.stop)
         multiline = context.multiline
         result.multiline, result.prompt_tokens, result.sources = multiline, prompt.prompt_tokens, prompt.sources
         built = time.perf_counter()
@@ -225,8 +229,9 @@ class CompletionPipeline:
         return True
 
     @staticmethod
-    def _context(prefix: str, suffix: str, language: str, multiline: bool, stop: tuple[str, ...]) -> CompletionContext:
-        return CompletionContext(prefix=prefix, suffix=suffix, language=language, multiline=multiline,
+    def _context(prefix: str, suffix: str, language: str, stop: tuple[str, ...]) -> CompletionContext:
+        return CompletionContext(prefix=prefix, suffix=suffix, language=language,
+                                 multiline=is_multiline_position(prefix, suffix, language),
                                  indent_unit=indent_unit(prefix[-2500:] + suffix[:1500]), stop=stop)
 
     async def _prompt(self, request: CompletionInput, key: str, prefix: str, suffix: str) -> FimPrompt:
