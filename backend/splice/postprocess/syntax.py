@@ -154,7 +154,7 @@ def _edited_tree(language: str, window: Window, insertion: str, replace_suffix: 
     language_parser = parser(language)
     if base is None or language_parser is None:
         return None
-    start = len(window.before.encode())
+    start = window.cursor_byte
     removed = window.after[:replace_suffix]
     tree = base.copy()  # the window's tree stays as it is for the next candidate
     tree.edit(start_byte=start, old_end_byte=start + len(removed.encode()),
