@@ -106,19 +106,19 @@ class OpenDocumentSource:
         if query.limit <= 0 or not others:
             future.set_result(())
             return future
-        prefix, suffix = query.text[:query.offset], query.text[query.offset:]
-        future.set_result(tuple(self.finder.find(query_text(prefix, suffix), others, query.limit)))
+        future.set_result(tuple(self.finder.find(query_text(query.text, query.offset), others, query.limit)))
         return future
 
 
-def query_text(prefix: str, suffix: str) -> str:
-    """The code the open-documents source compares: the last lines of the prefix and the rest of the
-    cursor's line."""
-    start = len(prefix)
+def query_text(text: str, offset: int) -> str:
+    """The code the open-documents source compares: the last lines before the cursor at ``offset`` and the
+    rest of the cursor's line, cut from the document in place rather than from copies of its prefix and
+    suffix, which in a long document are most of its text."""
+    start = offset
     for _ in range(_QUERY_LINES):
-        start = prefix.rfind("\n", 0, start)
+        start = text.rfind("\n", 0, start)
         if start <= 0:
             start = 0
             break
-    line_end = suffix.find("\n", 1)
-    return prefix[start:] + suffix[: line_end if line_end > 0 else len(suffix)]
+    line_end = text.find("\n", offset + 1)
+    return text[start: line_end if line_end > 0 else len(text)]

@@ -146,7 +146,8 @@ def test_builder_respects_budget_and_orders_snippets_stably(counter: TokenCounte
         _doc("a_first.py", "def handler_helper(request):\n    return respond(request, 0)\n"),
     ]
     cursor = Cursor(path="app.py", language="python", prefix=prefix + "def handler_x(request):\n    ", suffix="\n")
-    found = OpenFileSnippets(settings.snippet_window_lines).find(query_text(cursor.prefix, cursor.suffix), others, 4)
+    query = query_text(cursor.prefix + cursor.suffix, len(cursor.prefix))
+    found = OpenFileSnippets(settings.snippet_window_lines).find(query, others, 4)
     assert found
     prompt = builder.build(cursor, found)
     assert prompt.prompt_tokens <= 512 - 64
