@@ -156,3 +156,12 @@ def test_builder_respects_budget_and_orders_snippets_stably(counter: TokenCounte
     assert paths == sorted(paths)
     assert "open_files" in prompt.sources
     assert prompt.stop == template_for("starcoder2").stop
+
+
+def test_open_documents_query_is_the_last_lines_and_the_rest_of_the_cursor_line() -> None:
+    before = "".join(f"line{i}\n" for i in range(40)) + "def f(x"
+    text = before + "):  # tail\nnext_line()\n"
+    query = query_text(text, len(before))
+    assert query.startswith("\nline26\n") and "line25" not in query  # 15 lines with the cursor's
+    assert query.endswith("def f(x):  # tail") and "next_line" not in query
+    assert query_text("ab", 1) == "ab"
