@@ -119,3 +119,24 @@ def test_full_text_edit_is_the_smallest_replacement_across_block_boundaries() ->
         assert old[: edit.begin] + edit.inserted + old[edit.finish :] == new
         # Smallest: the kept head and tail are the longest common prefix and suffix that fit.
         assert old[: edit.begin + 1] != new[: edit.begin + 1] or edit.begin == min(len(old), len(new))
+
+
+def test_positions_stay_right_while_typing_and_jumping_between_lines() -> None:
+    """Edits a few lines apart (typing) and far apart (jumps) leave a pending shift behind; every position
+    and offset must still match a document scanned from scratch."""
+    rng = random.Random(11)
+    d = doc("".join(f"line {n} = value_{n}\n" for n in range(300)))
+    line = 150
+    for step in range(300):
+        line = rng.randrange(len(d.line_starts)) if step % 10 == 0 else min(max(0, line + rng.randint(-2, 2)),
+                                                                              len(d.line_starts) - 1)
+        character = rng.randrange(len(d.line_text(line)) + 1)
+        end = {"line": line, "character": min(len(d.line_text(line)), character + rng.choice([0, 0, 1, 3]))}
+        d.apply_change({"range": {"start": {"line": line, "character": character}, "end": end},
+                        "text": rng.choice(["a", "bc", "\n", "x\ny\n", ""])}, "utf-16")
+        fresh = TextDocument(uri="u", language_id="python", version=1, text=d.text)
+        for offset in [rng.randrange(len(d.text) + 1) for _ in range(5)]:
+            assert d.position_at(offset, "utf-16") == fresh.position_at(offset, "utf-16")
+        probe = rng.randrange(len(fresh.line_starts))
+        assert d.line_text(probe) == fresh.line_text(probe)
+        assert d.offset_at(probe, 2, "utf-16", strict=False) == fresh.offset_at(probe, 2, "utf-16", strict=False)
