@@ -45,7 +45,8 @@ def query_at(path: str, text: str, offset: int, settings: Settings) -> Retrieval
 
 
 def query_text(prefix: str, suffix: str) -> str:
-    """The code a query is built from: the prefix's last lines and the suffix's first."""
-    head = "\n".join(prefix.split("\n")[-QUERY_PREFIX_LINES:])
-    tail = "\n".join(suffix.split("\n")[:QUERY_SUFFIX_LINES])
+    """The code a query is built from: the prefix's last lines and the suffix's first. The splits stop at
+    the lines kept: splitting the whole prefix of a long file made thousands of lines to keep twenty."""
+    head = "\n".join(prefix.rsplit("\n", QUERY_PREFIX_LINES)[-QUERY_PREFIX_LINES:])
+    tail = "\n".join(suffix.split("\n", QUERY_SUFFIX_LINES)[:QUERY_SUFFIX_LINES])
     return head + tail

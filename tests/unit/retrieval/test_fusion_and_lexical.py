@@ -2,6 +2,7 @@
 
 from splice.retrieval.fusion import RRF_K, reciprocal_rank_fusion
 from splice.retrieval.lexical import terms
+from splice.retrieval.query import query_text
 
 
 def test_rrf_rewards_agreement_and_is_deterministic() -> None:
@@ -15,3 +16,14 @@ def test_terms_split_identifiers() -> None:
     found = terms("result = parseHttpResponse(raw_bytes)")
     assert {"parsehttpresponse", "parse", "http", "response", "raw_bytes", "raw", "bytes", "result"} <= set(found)
     assert "self" not in terms("self.x")
+
+
+def test_query_holds_the_last_twenty_lines_before_the_cursor_and_five_after() -> None:
+    prefix = "".join(f"before_{n}\n" for n in range(100)) + "    cur"
+    suffix = "sor()\n" + "".join(f"after_{n}\n" for n in range(100))
+    text = query_text(prefix, suffix)
+    assert text.startswith("before_81\n") and "before_80" not in text
+    assert "    cursor()\nafter_0\n" in text
+    assert text.endswith("after_3") and "after_4" not in text
+    assert query_text("a\nb", "c\nd") == "a\nbc\nd"
+    assert query_text("", "") == ""
