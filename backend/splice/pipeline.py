@@ -20,7 +20,7 @@ from splice.context.builder import Cursor, PromptBuilder
 from splice.context.prompt import FimPrompt
 from splice.context.sources import SnippetQuery, SnippetSource, collect
 from splice.context.tokens import TokenCounter
-from splice.documents import indent_unit
+from splice.documents import indent_unit, lf_line_ends
 from splice.engines.base import Candidate, Engine, GenerationRequest
 from splice.postprocess.base import CompletionContext, Processor, Suggestion, apply_chain
 from splice.postprocess.chain import default_chain, prepare_chain
@@ -72,7 +72,7 @@ class CompletionInput:
 
     def normalised(self) -> tuple[str, str]:
         """``prefix`` and ``suffix`` with ``\\n`` line ends, as every stage reads them."""
-        return self.prefix.replace("\r\n", "\n"), self.suffix.replace("\r\n", "\n")
+        return lf_line_ends(self.prefix), lf_line_ends(self.suffix)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from splice.context.identifiers import identifier_parts, jaccard, line_parts
 from splice.context.prompt import Snippet
 from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
+from splice.documents import lf_line_ends
 from splice.workspace import shared_text
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class OpenFileSnippets:
         import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
 
         # Windows go into the prompt of another document, so they are cut from the redacted text.
-        lines = shared_text(self._paths.get(key, key), text.replace("\r\n", "\n")).split("\n")
+        lines = shared_text(self._paths.get(key, key), lf_line_ends(text)).split("\n")
         size = self.window_lines
         step = max(1, size // 2)
         per_line = [line_parts(line) for line in lines]

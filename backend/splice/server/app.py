@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from splice import config
 from splice.config import Settings
 from splice.context.sources import OpenDocumentSource
-from splice.documents import DocumentStore, TextDocument
+from splice.documents import DocumentStore, TextDocument, lf_line_ends
 from splice.engines.base import Engine
 from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
 from splice.languages import language_for_path
@@ -285,7 +285,7 @@ class LanguageServer:
         """Tell everything that learns from documents the new text (``saved``: it is on disk too)."""
         doc = self.documents.get(uri)
         # Normalised once per change: the engine and the index both read "\n" line ends.
-        text = doc.text.replace("\r\n", "\n")
+        text = lf_line_ends(doc.text)
         shown = display_path(uri, self.root)
         self.open_documents.update(OpenDocument(key=uri, path=uri_to_path(uri), shown=shown, version=doc.version,
                                                 text=text, saved=saved))
@@ -376,11 +376,13 @@ class LanguageServer:
                 prefix=request.prefix, suffix=request.suffix, invoked=request.invoked, result=result,
                 items=[(i.completion_id, i.insert_text, len(head), start) for i in items],
             ))
-            log.info("completion", uri=uri, engine=result.engine, fallback=result.fallback or None,
-                     prompt_tokens=result.prompt_tokens,
-                     sources=list(result.sources), multiline=result.multiline, items=len(items),
-                     dropped=result.dropped, skipped=result.skipped, typed_ahead=result.typed_ahead,
-                     timings_ms=result.timings_ms)
+            # The log line too: the callback keeps this request's context, so it still carries its id.
+            loop.call_soon(functools.partial(
+                log.info, "completion", uri=uri, engine=result.engine, fallback=result.fallback or None,
+                prompt_tokens=result.prompt_tokens, sources=list(result.sources), multiline=result.multiline,
+                items=len(items), dropped=result.dropped, skipped=result.skipped, typed_ahead=result.typed_ahead,
+                timings_ms=result.timings_ms,
+            ))
             return items
         finally:
             unbind("request_id")

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from splice.documents import DocumentStore, TextDocument, _full_text_edit, indent_unit
+from splice.documents import DocumentStore, TextDocument, _full_text_edit, indent_unit, lf_line_ends
 from splice.errors import DocumentRejectedError, PositionOutOfRangeError, UnknownDocumentError
 
 
@@ -140,3 +140,10 @@ def test_positions_stay_right_while_typing_and_jumping_between_lines() -> None:
         probe = rng.randrange(len(fresh.line_starts))
         assert d.line_text(probe) == fresh.line_text(probe)
         assert d.offset_at(probe, 2, "utf-16", strict=False) == fresh.offset_at(probe, 2, "utf-16", strict=False)
+
+
+def test_line_ends_become_lf_and_a_text_without_cr_is_returned_as_it_is() -> None:
+    assert lf_line_ends("a\r\nb\r\n") == "a\nb\n"
+    assert lf_line_ends("a\rb") == "a\rb"  # a lone CR is not a CRLF line end
+    text = "x = 1\n" * 1000
+    assert lf_line_ends(text) is text
