@@ -34,7 +34,7 @@ from splice.open_documents import (
     OpenDocument,
     OpenDocuments,
 )
-from splice.server.connection import Connection
+from splice.server.connection import Connection, after_reply
 from splice.server.params import display_path, field, uri_to_path
 from splice.server.retrieval import ServerRetrieval
 from splice.telemetry.clock import Clock, SystemClock
@@ -356,11 +356,10 @@ class LanguageServer:
             cursor = doc.offset_at(line, character, self.encoding, strict=True)
             start, head = self._replaced_span(doc, cursor, selection, word_start)
             request = self._completion_input(uri, doc, start, cursor, head, invoked=invoked or word_start)
-            # Telemetry runs after the reply is on its way: call_soon callbacks run once this task yields,
-            # in order, before the next message is read, so their cost delays the next request instead
-            # (scripts/bench-telemetry measures it there).
-            loop = asyncio.get_running_loop()
-            loop.call_soon(self.telemetry.request_started, uri)
+            # Telemetry and the completion's log line wait for the reply (``after_reply``); their cost falls
+            # on whatever the editor sends next (scripts/bench-telemetry measures it there). The start is
+            # recorded while the engine works.
+            asyncio.get_running_loop().call_soon(self.telemetry.request_started, uri)
             result = await self._run_pipeline(request, completion_id_base)
             items = []
             for index, proposal in enumerate(result.proposals):
@@ -370,14 +369,13 @@ class LanguageServer:
                                           proposal.confidence, proposal.features, result.engine, result.fallback)
                 self._remember(issued)
                 items.append(issued)
-            loop.call_soon(functools.partial(
+            after_reply(functools.partial(
                 self.telemetry.request_completed,
                 request_id=completion_id_base, uri=uri, path=request.path, language=request.language,
                 prefix=request.prefix, suffix=request.suffix, invoked=request.invoked, result=result,
                 items=[(i.completion_id, i.insert_text, len(head), start) for i in items],
             ))
-            # The log line too: the callback keeps this request's context, so it still carries its id.
-            loop.call_soon(functools.partial(
+            after_reply(functools.partial(
                 log.info, "completion", uri=uri, engine=result.engine, fallback=result.fallback or None,
                 prompt_tokens=result.prompt_tokens, sources=list(result.sources), multiline=result.multiline,
                 items=len(items), dropped=result.dropped, skipped=result.skipped, typed_ahead=result.typed_ahead,

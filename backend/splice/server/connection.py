@@ -10,6 +10,7 @@ the real work; a cancelled request is answered with RequestCancelled (-32800). M
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import time
@@ -37,6 +38,25 @@ if TYPE_CHECKING:
     from splice.server.features import Features
 
 log = get_logger()
+
+# The work handlers deferred until the reply to the message being dispatched is written (see :func:`after_reply`).
+_Deferred = list[tuple[contextvars.Context, Callable[[], object]]]
+_AFTER_REPLY: contextvars.ContextVar[_Deferred | None] = contextvars.ContextVar("splice_after_reply", default=None)
+
+
+def after_reply(callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the reply to the request being handled is written, in the handler's context
+    (the log lines it binds); a failure is logged and touches neither the reply nor the connection.
+
+    jsonrpcserver runs each handler in a task of its own (``asyncio.gather``), and the dispatching task
+    resumes to write the reply only after that task's completion has gone round the event loop: a callback a
+    handler schedules with ``call_soon`` runs first, and the editor waits for it. Outside a dispatched
+    message (a handler called directly) the callback is scheduled with ``call_soon``."""
+    deferred = _AFTER_REPLY.get()
+    if deferred is None:
+        asyncio.get_running_loop().call_soon(callback)
+    else:
+        deferred.append((contextvars.copy_context(), callback))
 
 
 
@@ -270,23 +290,35 @@ class Connection:
             self.reply_error(request_id, INTERNAL_ERROR, f"Internal error: {task.exception()!r}")
 
     async def _dispatch(self, message: dict[str, Any], arrived: float | None = None) -> None:
-        response = await dispatch_to_serializable(
-            message, methods=self.methods, context=self.server, deserializer=_already_decoded, validator=_envelope
-        )
-        if response is not None and "id" not in message:
-            # A notification that failed jsonrpcserver's checks: log it, but never answer a notification.
-            log.warning("malformed_notification", method=message.get("method"), response=response)
-            response = None
-        if response is not None:
-            if isinstance(response, dict) and response.get("id") is None and message.get("id") is not None:
-                # A request that fails jsonrpcserver's schema check comes back without its id; the client
-                # could never match that answer to its question.
-                response["id"] = message["id"]
-            self.writer.write(response)
-        if arrived is not None:
-            # From the frame's arrival to its reply on the pipe: the server's whole share of the latency.
-            log.info("request_served", method=message["method"], id=message.get("id"),
-                     elapsed_ms=round((time.perf_counter() - arrived) * 1000, 3))
+        deferred: _Deferred = []
+        token = _AFTER_REPLY.set(deferred)
+        try:
+            response = await dispatch_to_serializable(
+                message, methods=self.methods, context=self.server, deserializer=_already_decoded,
+                validator=_envelope,
+            )
+            if response is not None and "id" not in message:
+                # A notification that failed jsonrpcserver's checks: log it, but never answer a notification.
+                log.warning("malformed_notification", method=message.get("method"), response=response)
+                response = None
+            if response is not None:
+                if isinstance(response, dict) and response.get("id") is None and message.get("id") is not None:
+                    # A request that fails jsonrpcserver's schema check comes back without its id; the client
+                    # could never match that answer to its question.
+                    response["id"] = message["id"]
+                self.writer.write(response)
+            if arrived is not None:
+                # From the frame's arrival to its reply on the pipe: the server's whole share of the latency.
+                log.info("request_served", method=message["method"], id=message.get("id"),
+                         elapsed_ms=round((time.perf_counter() - arrived) * 1000, 3))
+        finally:
+            _AFTER_REPLY.reset(token)
+            # Also when the request was cancelled after its handler deferred them: what they record happened.
+            for context, callback in deferred:
+                try:
+                    context.run(callback)
+                except Exception:
+                    log.exception("after_reply_failed", method=message.get("method"))
 
     def _resolve(self, message: dict[str, Any]) -> None:
         """Hand a client's response to the request waiting for it; anything malformed is logged and dropped."""

@@ -9,6 +9,7 @@ import random
 from typing import Any
 
 import pytest
+import structlog
 
 from splice.config import Settings
 from splice.engines.base import Candidate, GenerationRequest, RemoteEngine
@@ -224,6 +225,27 @@ async def test_feedback_for_issued_completion_is_accepted_and_bad_feedback_is_no
     assert accepted == [(completion_id, 5)]
     s.send("exit", request=False)
     assert await s.task == 0
+
+
+async def test_telemetry_and_the_completion_log_wait_for_the_reply_and_keep_the_request_id() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    s.open("file:///w/a.py", DOC)
+    seen: list[tuple[bool, Any]] = []
+
+    def completed(**record: Any) -> None:
+        replied = any(m.get("id") == request and "method" not in m for m in s.messages())
+        seen.append((replied, structlog.contextvars.get_contextvars().get("request_id")))
+
+    s.server.telemetry.request_completed = completed  # type: ignore[method-assign]
+    request = s.send("textDocument/inlineCompletion", inline(1, 4))
+    reply = await s.reply(request)  # type: ignore[arg-type]
+    await s.until(lambda: bool(seen))
+    completion_id = reply["result"]["items"][0]["data"]["completionId"]
+    # Run after the reply was written, in the request's own context (its id on every line it logs).
+    assert seen == [(True, completion_id.rsplit("-", 1)[0])]
+    s.send("exit", request=False)
+    await s.task
 
 
 @pytest.mark.parametrize("payload", [b"[1,2]", b'"text"', b'{"jsonrpc":"2.0","id":9,"method":5}'])
