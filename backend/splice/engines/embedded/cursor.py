@@ -57,28 +57,71 @@ def cursor_from_text(
     indent = current[: len(current) - len(current.lstrip(" \t"))]
     typed = current[len(indent):]
     width = indentation_width(current)
-    head_lines = head.split("\n") if head else []
-    tail_lines = tail.split("\n")
-    before_lines = list(vocab.line_stream(head_lines))
-    previous_width = _last_indentation(head)
+    around = _lexed_around(vocab, head, tail, width)
     match = _PARTIAL_TAIL.search(typed)
     partial = match.group(0) if match else ""
     complete = typed[: len(typed) - len(partial)]
-    current_tokens = (vocab.intern(newline_text(width - previous_width)),
+    current_tokens = (vocab.intern(newline_text(width - around.previous_width)),
                       *(vocab.line_tokens(complete) if complete else ()))
-    context = np.fromiter(chain.from_iterable(before_lines), dtype=np.int32,
-                          count=sum(map(len, before_lines)))
-    context = np.concatenate((context, np.asarray(current_tokens, dtype=np.int32)))
-
-    after_lines = list(vocab.line_stream(tail_lines, width)) if suffix.count("\n") else []
+    context = np.concatenate((around.before_tokens, np.asarray(current_tokens, dtype=np.int32)))
+    after_lines = around.after_lines
     following = np.fromiter(chain.from_iterable(after_lines[:16]), dtype=np.int32)[:following_limit]
     following_line = after_lines[0][1:] if after_lines else ()
-    document = corpus_from_lines([before_lines, after_lines])
     return Cursor(context=context, partial=partial, typed_tokens=len(current_tokens) - 1,
                   following=following, following_line=following_line,
-                  previous_lines=tuple(line[1:] for line in before_lines[-_NEARBY_LINES:]),
-                  indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=document,
-                  scope=scope_at([*head_lines, current], width, tail_lines))
+                  previous_lines=tuple(line[1:] for line in around.before_lines[-_NEARBY_LINES:]),
+                  indent=indent, line_typed=typed, rest_of_line=rest_of_line, document=around.document,
+                  scope=scope_at([*around.head_lines, current], width, around.tail_lines))
+
+
+@dataclass(frozen=True, eq=False)
+class _Around:
+    """The lines before and after the current one, lexed: what stays the same while a person types on one
+    line, keyed by the texts it was made from."""
+
+    vocab: Vocabulary
+    head: str
+    tail: str
+    width: int
+    head_lines: list[str]
+    tail_lines: list[str]
+    before_lines: list[tuple[int, ...]]
+    after_lines: list[tuple[int, ...]]
+    before_tokens: TokenArray
+    previous_width: int
+    document: TokenCorpus
+
+
+_REMEMBERED = 4  # a few documents' surroundings: the one being typed in, and any the person switches between
+_recent: list[_Around] = []
+
+
+def _lexed_around(vocab: Vocabulary, head: str, tail: str, width: int) -> _Around:
+    """The window around the current line, lexed, remembered for the last few windows.
+
+    Typing on one line leaves every other line as it was, yet lexing the 3,500 lines of a long document's
+    window, joining them into arrays and building the document's corpus again at every keystroke took about
+    a fifth of the engine's time. A repeat is recognised by comparing the texts (a memory comparison, much
+    cheaper than hashing them), and the token ids it holds stay valid as long as the vocabulary does."""
+    recent = tuple(_recent)
+    for rank, around in enumerate(recent):
+        if around.vocab is vocab and around.width == width and around.head == head and around.tail == tail:
+            if rank:
+                _recent[:] = [around, *(other for other in recent if other is not around)]
+            return around
+    head_lines = head.split("\n") if head else []
+    tail_lines = tail.split("\n")
+    before_lines = list(vocab.line_stream(head_lines))
+    after_lines = list(vocab.line_stream(tail_lines, width))  # none when the cursor is on the last line
+    before_tokens = np.fromiter(chain.from_iterable(before_lines), dtype=np.int32,
+                                count=sum(map(len, before_lines)))
+    around = _Around(vocab=vocab, head=head, tail=tail, width=width, head_lines=head_lines,
+                     tail_lines=tail_lines, before_lines=before_lines, after_lines=after_lines,
+                     before_tokens=before_tokens, previous_width=_last_indentation(head),
+                     document=corpus_from_lines([before_lines, after_lines]))
+    # One slice assignment, atomic under the interpreter lock: completions for two documents may run at once.
+    _recent[:] = [around, *_recent[:_REMEMBERED - 1]]
+    return around
 
 
 def _last_lines(text: str, count: int) -> str:
