@@ -20,7 +20,6 @@ from splice.context.identifiers import identifier_parts, jaccard, line_parts
 from splice.context.prompt import Snippet
 from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
 from splice.documents import lf_line_ends
-from splice.workspace import shared_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,6 +85,8 @@ class OpenFileSnippets:
 
     def _index_of(self, key: str, text: str) -> _Index:
         import numpy as np  # noqa: PLC0415 - numpy loads after the initialize reply, not before
+
+        from splice.workspace import shared_text  # noqa: PLC0415 - with its redactor, after the reply too
 
         # Windows go into the prompt of another document, so they are cut from the redacted text.
         lines = shared_text(self._paths.get(key, key), lf_line_ends(text)).split("\n")
