@@ -14,7 +14,6 @@ indexes.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
 
 from splice.context.identifiers import STOPWORDS
@@ -56,27 +55,18 @@ def focus_identifiers(line: str, count: int = 2) -> list[str]:
     return list(dict.fromkeys(reversed(found)))[:count]
 
 
-def term_text(text: str) -> str:
-    """:func:`terms` as the space-separated string FTS5 indexes."""
-    return " ".join(terms(text))
-
-
 def query_terms(text: str) -> Counter[str]:
     """Terms of a query with their counts (later occurrences, nearer the cursor, count the same)."""
     return Counter(terms(text))
 
 
-def selective_terms(connection: sqlite3.Connection, wanted: Counter[str], total_chunks: int,
+def selective_terms(frequency: dict[str, int], wanted: Counter[str], total_chunks: int,
                     limit: int = MAX_QUERY_TERMS) -> list[str]:
-    """The ``limit`` rarest of ``wanted`` that occur in the index at all, common ones dropped when possible."""
+    """The ``limit`` rarest of ``wanted`` that occur in the index at all (``frequency``: how many chunks
+    hold each, absent when none), common ones dropped when possible."""
     if not wanted:
         return []
     names = list(wanted)
-    placeholders = ",".join("?" * len(names))
-    rows = connection.execute(
-        f"SELECT term, doc FROM chunk_terms WHERE term IN ({placeholders})", names
-    ).fetchall() if _has_vocab(connection) else [(name, 1) for name in names]
-    frequency = {str(term): int(doc) for term, doc in rows}
     present = [name for name in names if frequency.get(name, 0) > 0]
     chosen = present
     if total_chunks >= COMMON_MIN_CHUNKS:
@@ -94,11 +84,6 @@ def selective_terms(connection: sqlite3.Connection, wanted: Counter[str], total_
         kept.append(name)
         postings += frequency[name]
     return kept
-
-
-def _has_vocab(connection: sqlite3.Connection) -> bool:
-    row = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunk_terms'").fetchone()
-    return row is not None
 
 
 def match_expression(chosen: list[str]) -> str:

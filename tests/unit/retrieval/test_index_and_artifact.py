@@ -140,3 +140,47 @@ def test_knobs_select_and_record_reasons(tmp_path: Path) -> None:
     assert selection["selected"] == 2
     manifest = json.loads((outcome.published / "manifest.json").read_text())
     assert manifest["sources"][0]["commit"] and manifest["knobs"]["max_bugfix_commits"] == 2
+
+
+def _vocabulary(index: RepositoryIndex) -> dict[str, int]:
+    return {term: doc for term, doc in index._db.execute("SELECT term, doc FROM chunk_terms")}
+
+
+def _counted(index: RepositoryIndex) -> dict[str, int]:
+    return {term: doc for term, doc in index._db.execute("SELECT term, doc FROM term_docs")}
+
+
+def test_term_counts_follow_every_write_and_an_older_index_gets_them_on_opening(tmp_path: Path) -> None:
+    import random  # noqa: PLC0415
+
+    from splice.retrieval.chunking import chunk_file  # noqa: PLC0415
+
+    stdlib = Path(json.__file__).parent.parent  # real code nobody here wrote
+    sources = sorted(stdlib.glob("*.py"))[:40]
+    rng = random.Random(5)
+    index = RepositoryIndex(tmp_path / "index.sqlite")
+    for step in range(30):
+        picked = rng.sample(sources, 3)
+        if step % 4 == 3:
+            index.remove_files([str(path) for path in picked])
+            continue
+        entries = []
+        for path in picked:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if step % 2:  # a changed file: the same path with different chunks
+                text = "\n".join(text.splitlines()[rng.randrange(50):])
+            entries.append((str(path), "r", "python", str(step), chunk_file(str(path), "python", text), None))
+        index.replace_files(entries)
+        assert _counted(index) == _vocabulary(index)
+    assert _counted(index)
+    # An index written before the counts were kept is counted once, when it is next opened.
+    index._db.execute("DELETE FROM term_docs")
+    index._db.execute("DELETE FROM meta WHERE key = 'term_docs'")
+    index.close()
+    reopened = RepositoryIndex(tmp_path / "index.sqlite")
+    assert _counted(reopened) == _vocabulary(reopened) != {}
+    query = "def dumps(obj, skipkeys, ensure_ascii, check_circular, allow_nan, cls, indent, separators)"
+    fresh = reopened.lexical(query, 10)
+    # Read through FTS5's own vocabulary (an artifact without the counts), the search finds the same.
+    reopened._frequency_table = "chunk_terms"
+    assert fresh and [h.chunk_id for h in reopened.lexical(query, 10)] == [h.chunk_id for h in fresh]
