@@ -115,11 +115,15 @@ class RepositoryIndex:
         self._frequency_table = "term_docs" if ready is not None else "chunk_terms"
 
     def _fill_term_docs(self) -> None:
-        """Count every term's chunks once, for an index written before ``term_docs`` was kept."""
+        """Count every term's chunks once, for an index written before ``term_docs`` was kept (checked
+        inside the write transaction, so a second process opening it meanwhile waits and then skips)."""
         if self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_TERM_DOCS_READY,)).fetchone() is not None:
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            if self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_TERM_DOCS_READY,)).fetchone() is not None:
+                self._db.execute("COMMIT")
+                return
             self._db.execute("DELETE FROM term_docs")
             self._db.execute("INSERT INTO term_docs SELECT term, doc FROM chunk_terms")
             self._db.execute("INSERT INTO meta VALUES (?, '1')", (_TERM_DOCS_READY,))
