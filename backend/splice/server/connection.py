@@ -59,7 +59,6 @@ def after_reply(callback: Callable[[], object]) -> None:
         deferred.append((contextvars.copy_context(), callback))
 
 
-
 def valid_id(value: Any) -> bool:
     """Whether ``value`` can be a request id: JSON-RPC allows a string or a number (never a bool, list or
     object, which could not key the task map either)."""
