@@ -11,27 +11,28 @@ import sys
 from typing import Any, TextIO, cast
 
 
-def _import_structlog_without_rich() -> Any:
-    """structlog, imported so that its optional console renderers do not load ``rich``.
+def _import_structlog_without_console_extras() -> Any:
+    """structlog, imported so that its optional console renderers do not load ``rich`` or ``colorama``.
 
-    structlog imports ``rich`` at import time whenever it is installed (a development environment has it
-    through other tools), only for coloured console output and pretty tracebacks. Splice writes JSON lines
-    with plain tracebacks, and loading rich and pygments costs the server about a fifth of its start-up, so
-    rich is hidden for the duration of this one import and visible again to anything imported later.
+    structlog imports both at import time whenever they are installed (a development environment has rich
+    through other tools; sacrebleu, for the evaluation, brings colorama), only for coloured console output
+    and pretty tracebacks. Splice writes JSON lines with plain tracebacks, and loading rich and pygments
+    costs the server about a fifth of its start-up (colorama a few milliseconds more), so both are hidden for
+    the duration of this one import and visible again to anything imported later.
     """
-    hidden = "rich" not in sys.modules
-    if hidden:
-        sys.modules["rich"] = None  # type: ignore[assignment] # makes ``import rich`` raise ImportError
+    hidden = [name for name in ("rich", "colorama") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment] # makes ``import name`` raise ImportError
     try:
         import structlog  # noqa: PLC0415
 
         return structlog
     finally:
-        if hidden:
-            del sys.modules["rich"]
+        for name in hidden:
+            del sys.modules[name]
 
 
-structlog = _import_structlog_without_rich()
+structlog = _import_structlog_without_console_extras()
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 

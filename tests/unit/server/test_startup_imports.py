@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 # Each costs milliseconds of import that the reply does not need: numerics and the index for the first
-# search, the workspace reader and its secret patterns for the first walk or snippet window, the engines.
+# search, the workspace reader and its secret patterns for the first walk or snippet window, the engines;
+# structlog's console extras never.
 LATER = ("numpy", "pathspec", "splice.workspace", "splice.secrets", "splice.retrieval.index",
-         "splice.engines.embedded.engine", "splice.pipeline", "tokenizers")
+         "splice.engines.embedded.engine", "splice.pipeline", "tokenizers", "rich", "colorama")
 
 
 def test_the_server_module_loads_nothing_its_initialize_reply_does_not_need() -> None:
