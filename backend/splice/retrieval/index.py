@@ -104,24 +104,31 @@ class RepositoryIndex:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 self._fill_term_docs()
             schema = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            ready = self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_TERM_DOCS_READY,)).fetchone()
+            if self._term_docs_ready():
+                self._frequency_table: str | None = "term_docs"
+            else:
+                # An artifact published before the counts table existed is read through FTS5's own
+                # vocabulary, and one older still, without that either, counts every term as present.
+                vocabulary = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunk_terms'").fetchone()
+                self._frequency_table = "chunk_terms" if vocabulary is not None else None
         except sqlite3.DatabaseError as exc:
             raise IndexUnreadableError(f"index {self.path} is not a readable Splice index: {exc}") from exc
         if schema is None or schema[0] != SCHEMA_VERSION:
             raise IndexUnreadableError(f"index {self.path} has schema {schema[0] if schema else 'none'}, "
                               f"expected {SCHEMA_VERSION}; rebuild it")
         self._chunk_count: int | None = None
-        # An artifact published before the counts table existed is read through FTS5's own vocabulary.
-        self._frequency_table = "term_docs" if ready is not None else "chunk_terms"
+
+    def _term_docs_ready(self) -> bool:
+        return self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_TERM_DOCS_READY,)).fetchone() is not None
 
     def _fill_term_docs(self) -> None:
         """Count every term's chunks once, for an index written before ``term_docs`` was kept (checked
         inside the write transaction, so a second process opening it meanwhile waits and then skips)."""
-        if self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_TERM_DOCS_READY,)).fetchone() is not None:
+        if self._term_docs_ready():
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            if self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_TERM_DOCS_READY,)).fetchone() is not None:
+            if self._term_docs_ready():
                 self._db.execute("COMMIT")
                 return
             self._db.execute("DELETE FROM term_docs")
@@ -283,6 +290,8 @@ class RepositoryIndex:
         """How many chunks hold each of ``names`` (absent: none)."""
         if not names:
             return {}
+        if self._frequency_table is None:
+            return dict.fromkeys(names, 1)
         rows = self._db.execute(f"SELECT term, doc FROM {self._frequency_table} WHERE term IN"
                                 f" ({','.join('?' * len(names))})", names)
         return {str(term): int(doc) for term, doc in rows}

@@ -184,3 +184,9 @@ def test_term_counts_follow_every_write_and_an_older_index_gets_them_on_opening(
     # Read through FTS5's own vocabulary (an artifact without the counts), the search finds the same.
     reopened._frequency_table = "chunk_terms"
     assert fresh and [h.chunk_id for h in reopened.lexical(query, 10)] == [h.chunk_id for h in fresh]
+    # An artifact older still, without FTS5's vocabulary view either, counts every term as present.
+    reopened._db.execute("DROP TABLE chunk_terms")
+    reopened._db.execute("DELETE FROM meta WHERE key = 'term_docs'")
+    reopened.close()
+    oldest = RepositoryIndex(tmp_path / "index.sqlite", readonly=True)
+    assert oldest.lexical(query, 10)
