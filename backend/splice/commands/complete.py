@@ -96,6 +96,7 @@ def _read(path: Path, line: int, col: int) -> tuple[str, int] | str:
 async def _suggest(args: argparse.Namespace, path: Path, text: str, offset: int,
                    workspace: Path) -> CompletionResult | str:
     """The pipeline's result at ``offset``, or the engine's failure as a message."""
+    from splice.documents import lf_line_ends  # noqa: PLC0415 - as below
     from splice.engines.factory import create_engine  # noqa: PLC0415 - as above
     from splice.errors import EngineError  # noqa: PLC0415 - `splice serve` starts faster without them
     from splice.languages import language_for_path  # noqa: PLC0415 - as above
@@ -118,7 +119,7 @@ async def _suggest(args: argparse.Namespace, path: Path, text: str, offset: int,
     except ValueError:
         rel = str(path)
     local.documents.update(OpenDocument(key=resolved, path=resolved, shown=rel, version=1,
-                                        text=text.replace("\r\n", "\n")))
+                                        text=lf_line_ends(text)))
     request = CompletionInput(
         path=rel, language=language_for_path(str(path)), prefix=text[:offset], suffix=text[offset:],
         eol="\r\n" if "\r\n" in text else "\n", invoked=True, repo=workspace.name, document_path=resolved,

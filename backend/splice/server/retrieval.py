@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splice import config
+from splice.documents import lf_line_ends
 from splice.errors import RetrievalError, SpliceError
 from splice.logging import get_logger
 
@@ -205,7 +206,7 @@ class ServerRetrieval:
             text = Path(document.path).read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return  # gone or unreadable: the next workspace walk drops it
-        self._schedule(document, text.replace("\r\n", "\n"), delay=0.0)
+        self._schedule(document, lf_line_ends(text), delay=0.0)
 
     def _schedule(self, document: OpenDocument, text: str, *, delay: float = UPDATE_DELAY_S) -> None:
         retrieval = self.workspace
@@ -245,6 +246,6 @@ class ServerRetrieval:
 
 def _same_as_disk(path: str, text: str) -> bool:
     try:
-        return Path(path).read_bytes().decode("utf-8").replace("\r\n", "\n") == text
+        return lf_line_ends(Path(path).read_bytes().decode("utf-8")) == text
     except (OSError, UnicodeDecodeError):
         return False
