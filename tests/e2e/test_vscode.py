@@ -136,7 +136,10 @@ class VSCode:
         settings = {
             "splice.dataDir": str(self.data),
             "workbench.startupEditor": "none", "workbench.tips.enabled": False, "telemetry.telemetryLevel": "off",
-            "extensions.autoCheckUpdates": False, "extensions.autoUpdate": False, "update.mode": "none",
+            # Each value in the form this VS Code keeps: one it migrates (``autoUpdate: false`` became "off")
+            # is rewritten in place some seconds after start-up, and a key typed during that configuration
+            # change asks for no suggestion.
+            "extensions.autoCheckUpdates": False, "extensions.autoUpdate": "off", "update.mode": "none",
             "security.workspace.trust.enabled": False, "editor.inlineSuggest.enabled": True,
             # The completion list opens on Ctrl+Space only, so it never covers the ghost text under test.
             "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
