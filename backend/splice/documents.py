@@ -329,6 +329,10 @@ class DocumentStore:
         self._rejected.pop(uri, None)
         return self._docs.pop(uri, None)
 
+    def knows(self, uri: str) -> bool:
+        """Whether ``uri`` is open, or was opened and refused (its notifications then say why)."""
+        return uri in self._docs or uri in self._rejected
+
     def get(self, uri: str) -> TextDocument:
         """The open document at ``uri``, or a clear error saying why there is none."""
         doc = self._docs.get(uri)

@@ -315,6 +315,13 @@ class LanguageServer:
         except Exception:  # an optimisation: the request will build its own
             log.exception("completion.prepare_failed", uri=uri)
 
+    def file_saved(self, uri: str) -> None:
+        """A file saved in the editor without being open here: the index reads it again from disk."""
+        path = uri_to_path(uri)
+        log.debug("saved_without_open", uri=uri)
+        if path is not None:
+            self.retrieval.reread(uri, path)
+
     def document_closed(self, uri: str) -> None:
         """Revert ``uri``'s live text everywhere: the engine, the snippet sources and the index use the disk."""
         self._cancel_preparation(uri)

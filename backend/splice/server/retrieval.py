@@ -196,29 +196,32 @@ class ServerRetrieval:
         chunking and embedding it again each time would keep a core busy while the person types."""
         if len(document.text) > LIVE_UPDATE_MAX_CHARS and not document.saved:
             return
-        self._schedule(document, document.text)
+        self._schedule(document.key, document.path, document.text)
 
     def closed(self, document: OpenDocument) -> None:
         """Re-index the file from disk: its unsaved text leaves the index with its editor tab."""
-        if document.path is None:
-            return
+        if document.path is not None:
+            self.reread(document.key, document.path)
+
+    def reread(self, key: str, path: str) -> None:
+        """Re-index the file at ``path`` (the document ``key``) from what is on disk, at once."""
         try:
-            text = Path(document.path).read_bytes().decode("utf-8")
+            text = Path(path).read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return  # gone or unreadable: the next workspace walk drops it
-        self._schedule(document, lf_line_ends(text), delay=0.0)
+        self._schedule(key, path, lf_line_ends(text), delay=0.0)
 
-    def _schedule(self, document: OpenDocument, text: str, *, delay: float = UPDATE_DELAY_S) -> None:
+    def _schedule(self, key: str, file: str | None, text: str, *, delay: float = UPDATE_DELAY_S) -> None:
         retrieval = self.workspace
-        if retrieval is None or retrieval.root is None or document.path is None:
+        if retrieval is None or retrieval.root is None or file is None:
             return
         from splice.retrieval.indexing import MAX_FILE_BYTES  # noqa: PLC0415 - loaded with the index
 
         if len(text) > MAX_FILE_BYTES:
             return  # the workspace walk does not index a file this large either
-        if self.server.settings.evaluation_guard and not _same_as_disk(document.path, text):
+        if self.server.settings.evaluation_guard and not _same_as_disk(file, text):
             return  # an evaluation's index holds the masked copies on disk and nothing else
-        uri, path = document.key, Path(document.path)
+        uri, path = key, Path(file)
         pending = self._updates.pop(uri, None)
         if pending is not None:
             pending.cancel()

@@ -39,6 +39,11 @@ async def did_save(server: LanguageServer, params: dict[str, Any]) -> None:
     """Refresh what the engine knows of the saved file."""
     uri = field(params, "textDocument", "uri", kind=str)
     text = field(params, "text", kind=str, optional=True)
+    if not server.documents.knows(uri):
+        # Editors announce saves of files they never opened here (VS Code does when it writes its own
+        # settings file): there is no live text to update, only the file on disk, which the index reads.
+        server.file_saved(uri)
+        return
     if text is not None:
         server.documents.change(uri, server.documents.get(uri).version, [{"text": text}], server.encoding)
     server.document_updated(uri, saved=True)

@@ -388,3 +388,22 @@ async def test_a_request_sent_right_after_the_change_is_not_prepared_as_well() -
     await s.reply(s.send("textDocument/inlineCompletion", inline(1, 5)))  # type: ignore[arg-type]
     await asyncio.sleep(0.05)
     assert prepared == []
+
+
+async def test_a_save_of_a_file_never_opened_here_is_read_again_from_disk_not_refused() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    reread: list[tuple[str, str]] = []
+    failed: list[str] = []
+    s.server.retrieval.reread = lambda key, path: reread.append((key, path))  # type: ignore[method-assign]
+    s.server.notification_failed = lambda method, exc: failed.append(method)  # type: ignore[method-assign]
+    # VS Code announces the saves of its own settings file, which it never opened in the server.
+    s.send("textDocument/didSave", {"textDocument": {"uri": "file:///w/settings.json"}}, request=False)
+    await s.until(lambda: bool(reread))
+    assert reread == [("file:///w/settings.json", "/w/settings.json")]
+    # A change to a document that was never opened is still refused: its text cannot be known.
+    s.send("textDocument/didChange", change(2, 0, 0, "x"), request=False)
+    await s.until(lambda: bool(failed))
+    assert failed == ["did_change"] and len(reread) == 1
+    s.send("exit", request=False)
+    await s.task
