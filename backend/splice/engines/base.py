@@ -69,7 +69,8 @@ class Engine(Protocol):
         ...
 
     def document_closed(self, path: str) -> None:
-        """``path`` is no longer open: what is on disk counts again."""
+        """``path`` is no longer open, or was written without being open here: what is on disk counts
+        again, as it is now."""
         ...
 
     async def generate(self, request: GenerationRequest) -> list[Candidate]:

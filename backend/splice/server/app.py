@@ -316,10 +316,13 @@ class LanguageServer:
             log.exception("completion.prepare_failed", uri=uri)
 
     def file_saved(self, uri: str) -> None:
-        """A file saved in the editor without being open here: the index reads it again from disk."""
+        """A file saved in the editor without being open here: the engine and the index read it again
+        from disk."""
         path = uri_to_path(uri)
         log.debug("saved_without_open", uri=uri)
         if path is not None:
+            if self.engine is not None:
+                self.engine.document_closed(path)
             self.retrieval.reread(uri, path)
 
     def document_closed(self, uri: str) -> None:

@@ -123,6 +123,34 @@ async def test_document_changed_overrides_disk_and_close_restores_it(tmp_path: P
     assert await first_line(engine, request) == "return from_disk()"
 
 
+async def test_a_file_written_after_indexing_replaces_its_index_copy_once_closed(tmp_path: Path) -> None:
+    other = write(tmp_path, "other.py", "def go():\n    return from_disk()\n")
+    engine = await ready_engine(tmp_path)
+    request = request_at(tmp_path / "new.py", "def go():\n    <|>\n")
+    assert await first_line(engine, request) == "return from_disk()"
+    # Saved from the editor, then closed: the index's copy is older than the file.
+    engine.document_changed(str(other), "def go():\n    return from_saved()\n")
+    other.write_text("def go():\n    return from_saved()\n", encoding="utf-8")
+    engine.document_closed(str(other))
+    assert await first_line(engine, request) == "return from_saved()"
+    # A file created and saved without ever being open here counts as well.
+    created = write(tmp_path, "created.py", "def run():\n    return created_since()\n")
+    engine.document_closed(str(created))
+    run = request_at(tmp_path / "new.py", "def run():\n    <|>\n")
+    assert await first_line(engine, run) == "return created_since()"
+
+
+async def test_a_closed_file_unchanged_since_indexing_keeps_the_index_copy(tmp_path: Path) -> None:
+    other = write(tmp_path, "other.py", "def go():\n    return from_disk()\n")
+    old = time.time_ns() - 3_600_000_000_000
+    os.utime(other, ns=(old, old))
+    engine = await ready_engine(tmp_path)
+    engine.document_changed(str(other), "def go():\n    return unsaved()\n")
+    engine.document_closed(str(other))  # the edit was discarded: the file is as indexed
+    assert engine._written == {}
+    assert await first_line(engine, request_at(tmp_path / "new.py", "def go():\n    <|>\n")) == "return from_disk()"
+
+
 async def test_secret_and_ignored_files_are_not_indexed(tmp_path: Path) -> None:
     write(tmp_path, ".env", "API_TOKEN = 'hunter2-secret'\n")
     write(tmp_path, ".gitignore", "private/\n")

@@ -391,7 +391,8 @@ async def test_a_request_sent_right_after_the_change_is_not_prepared_as_well() -
 
 
 async def test_a_save_of_a_file_never_opened_here_is_read_again_from_disk_not_refused() -> None:
-    s = Session(FakeEngine())
+    engine = FakeEngine()
+    s = Session(engine)
     await s.start()
     reread: list[tuple[str, str]] = []
     failed: list[str] = []
@@ -401,6 +402,7 @@ async def test_a_save_of_a_file_never_opened_here_is_read_again_from_disk_not_re
     s.send("textDocument/didSave", {"textDocument": {"uri": "file:///w/settings.json"}}, request=False)
     await s.until(lambda: bool(reread))
     assert reread == [("file:///w/settings.json", "/w/settings.json")]
+    assert engine.changed == [("/w/settings.json", "")]  # the engine reads the disk copy again too
     # A change to a document that was never opened is still refused: its text cannot be known.
     s.send("textDocument/didChange", change(2, 0, 0, "x"), request=False)
     await s.until(lambda: bool(failed))

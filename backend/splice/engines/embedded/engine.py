@@ -21,6 +21,7 @@ import dataclasses
 import gc
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splice.derived import CONTEXT_SOURCE_MAX_CHARS, DerivedCache
+from splice.documents import lf_line_ends
 from splice.engines.base import Candidate, GenerationRequest
 from splice.engines.embedded.weights import RankingWeights
 from splice.logging import get_logger
@@ -65,6 +67,13 @@ class ProjectCache:
         _log.info("embedded.project_cache", message=message)
         if self.notice is not None:
             self.notice(message)
+
+
+# File times come from a coarser clock than ``time.time_ns``: a file written just after the index began
+# reading may carry an earlier time, so anything this close to it counts as written since.
+_MTIME_SLACK_NS = 50_000_000
+# Closed files kept in place of their stale index copies; beyond this the oldest's index copy serves again.
+_MAX_WRITTEN_FILES = 64
 
 
 def _normalised(path: str) -> str:
@@ -133,6 +142,11 @@ class EmbeddedEngine:
         self._lock = threading.Lock()
         # Live text of open documents, most recently changed last; lexed on first use.
         self._open: OrderedDict[str, str] = OrderedDict()
+        # Closed files written after the project index read them (saved, created), most recent last: they
+        # stand in for the index's stale copies while the open documents leave room.
+        self._written: OrderedDict[str, str] = OrderedDict()
+        # When the project index began reading the workspace (``time.time_ns``); None before.
+        self._indexed_ns: int | None = None
         self._excluded: dict[str, bool] = {}
 
     def _known(self) -> _Knowledge:
@@ -164,6 +178,8 @@ class EmbeddedEngine:
         from splice.engines.embedded.project import build_project  # noqa: PLC0415
         from splice.engines.embedded.project_cache import cached_project  # noqa: PLC0415
 
+        # Files written from here on may be read after the index did: closing or saving one reads it again.
+        self._indexed_ns = time.time_ns()
         try:
             if self._cache is not None:
                 project, vocab = cached_project(self._workspace, self._cache, self._walk_limits,
@@ -198,9 +214,10 @@ class EmbeddedEngine:
         """Forget open documents; the daemon indexing thread, if still running, dies with the process."""
         known = self._known()
         with self._lock:
-            for path in self._open:
+            for path in [*self._open, *self._written]:
                 known.open_corpora.forget(path)
             self._open.clear()
+            self._written.clear()
 
     # Documents ----------------------------------------------------------------------------------------
 
@@ -221,25 +238,57 @@ class EmbeddedEngine:
         """``path`` now holds ``text``: it overrides the disk copy in every cache."""
         path = _normalised(path)
         with self._lock:
+            self._written.pop(path, None)
             self._open[path] = text
             self._open.move_to_end(path)
 
     def document_closed(self, path: str) -> None:
-        """``path`` is closed: its disk copy in the project index is used again."""
+        """``path`` is closed, or was saved without being open: what is on disk counts again. The project
+        index holds the file as it was when the index was built; a file written since (saved, then closed,
+        or created) is read now and kept in place of that copy, so completions elsewhere see its new names."""
         path = _normalised(path)
+        current = self._written_since_indexed(path)
+        dropped: list[str] = [path]
         with self._lock:
             self._open.pop(path, None)
-        self._known().open_corpora.forget(path)
+            self._written.pop(path, None)
+            if current is not None:
+                self._written[path] = current
+                while len(self._written) > _MAX_WRITTEN_FILES:
+                    dropped.append(self._written.popitem(last=False)[0])
+        known = self._known()
+        for gone in dropped:
+            known.open_corpora.forget(gone)
+
+    def _written_since_indexed(self, path: str) -> str | None:
+        """The text of ``path`` on disk if it changed after the project index read the workspace, else None
+        (the index's copy is current, or there is no index yet: it will read the disk itself)."""
+        started = self._indexed_ns
+        if started is None:
+            return None
+        try:
+            info = os.stat(path)
+            if info.st_mtime_ns < started - _MTIME_SLACK_NS or info.st_size > CONTEXT_SOURCE_MAX_CHARS:
+                return None
+            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+                return lf_line_ends(handle.read())
+        except OSError:
+            return None  # deleted or unreadable: the index's copy stays until the next build
 
     def _open_documents(self, current: str, known: _Knowledge) -> tuple[list[TokenCorpus], frozenset[str]]:
         """Lexed corpora of the most recently changed open documents other than ``current``, and the paths
         of all open documents (whose disk copies the project level must skip)."""
         with self._lock:
             items = list(self._open.items())
+            written = list(self._written.items())
         # Another document too large to be a context source keeps its disk copy in the project level.
-        paths = frozenset(path for path, text in items if len(text) <= CONTEXT_SOURCE_MAX_CHARS or path == current)
+        paths = {path for path, text in items if len(text) <= CONTEXT_SOURCE_MAX_CHARS or path == current}
         corpora: list[TokenCorpus] = []
-        for path, text in reversed(items):
+        # Open documents first, then written files; a written file replaces its stale index copy only where
+        # it gets a corpus (stale beats absent).
+        sources = [(path, text, False) for path, text in reversed(items)]
+        sources += [(path, text, True) for path, text in reversed(written)]
+        for path, text, written_only in sources:
             if len(corpora) >= self._max_open_documents:
                 break
             if path == current or self._is_private(path):
@@ -247,7 +296,9 @@ class EmbeddedEngine:
             corpus = known.open_corpora.get(path, text)
             if corpus is not None:
                 corpora.append(corpus)
-        return corpora, paths
+                if written_only:
+                    paths.add(path)
+        return corpora, frozenset(paths)
 
     # Generation ---------------------------------------------------------------------------------------
 
