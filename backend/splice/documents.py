@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from splice.errors import (
     DocumentRejectedError,
+    DocumentStillRejectedError,
     InvalidParamsError,
     PositionOutOfRangeError,
     UnknownDocumentError,
@@ -340,7 +341,7 @@ class DocumentStore:
             return doc
         reason = self._rejected.get(uri)
         if reason is not None:
-            raise DocumentRejectedError(reason)
+            raise DocumentStillRejectedError(reason)
         raise UnknownDocumentError(f"document {uri} is not open (send textDocument/didOpen first)")
 
 

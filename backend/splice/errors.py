@@ -7,6 +7,7 @@
     │   ├── UnknownDocumentError                             (URI never opened)
     │   ├── PositionOutOfRangeError                          (line/character past the document)
     │   └── DocumentRejectedError                            (over the size limit, binary content)
+    │       └── DocumentStillRejectedError                   (a later message about a refused document)
     ├── ServerNotInitializedError    -32002
     ├── RequestCancelledError        -32800 RequestCancelled
     ├── EngineError                  -32603                  (an engine failed; callers may fall back)
@@ -67,6 +68,10 @@ class PositionOutOfRangeError(InvalidParamsError):
 
 class DocumentRejectedError(InvalidParamsError):
     pass
+
+
+class DocumentStillRejectedError(DocumentRejectedError):
+    """A change, save or request for a document already refused: the person was told when it was."""
 
 
 class ServerNotInitializedError(SpliceError):

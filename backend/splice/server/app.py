@@ -24,7 +24,13 @@ from splice.config import Settings
 from splice.context.sources import OpenDocumentSource
 from splice.documents import DocumentStore, TextDocument, lf_line_ends
 from splice.engines.base import Engine
-from splice.errors import INVALID_REQUEST, SERVER_NOT_INITIALIZED, DocumentRejectedError, SpliceError
+from splice.errors import (
+    INVALID_REQUEST,
+    SERVER_NOT_INITIALIZED,
+    DocumentRejectedError,
+    DocumentStillRejectedError,
+    SpliceError,
+)
 from splice.languages import language_for_path
 from splice.logging import bind, get_logger, unbind
 from splice.open_documents import (
@@ -115,8 +121,9 @@ class LanguageServer:
         self.connection.notify("window/showMessage", {"type": kind, "message": f"Splice: {message}"})
 
     def notification_failed(self, method: str, exc: SpliceError) -> None:
-        """Tell the person about failures they can act on (a refused document)."""
-        if isinstance(exc, DocumentRejectedError):
+        """Tell the person about failures they can act on (a refused document), once: every keystroke in a
+        refused document fails the same way, and a warning each time would bury the editor."""
+        if isinstance(exc, DocumentRejectedError) and not isinstance(exc, DocumentStillRejectedError):
             self.show_message(MESSAGE_WARNING, exc.message)
 
     def status(self, state: str, message: str | None) -> None:

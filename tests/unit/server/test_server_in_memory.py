@@ -409,3 +409,23 @@ async def test_a_save_of_a_file_never_opened_here_is_read_again_from_disk_not_re
     assert failed == ["did_change"] and len(reread) == 1
     s.send("exit", request=False)
     await s.task
+
+
+async def test_a_refused_document_is_reported_once_not_on_every_keystroke() -> None:
+    s = Session(FakeEngine())
+    await s.start()
+    failed: list[str] = []
+    s.server.notification_failed = lambda method, exc: (failed.append(method),  # type: ignore[method-assign]
+                                                        LanguageServer.notification_failed(s.server, method, exc))
+    s.open("file:///w/a.py", "binary\x00content\n")
+    for version in (2, 3, 4):
+        s.send("textDocument/didChange", change(version, 0, 0, "x"), request=False)
+    s.send("textDocument/didSave", {"textDocument": {"uri": "file:///w/a.py"}}, request=False)
+    await s.until(lambda: len(failed) == 5)
+    warnings = [m["params"]["message"] for m in s.messages() if m.get("method") == "window/showMessage"]
+    assert len(warnings) == 1 and "binary" in warnings[0]
+    # Opened again with text it can serve, the document works as any other.
+    s.send("textDocument/didClose", {"textDocument": {"uri": "file:///w/a.py"}}, request=False)
+    s.open("file:///w/a.py", DOC)
+    reply = await s.reply(s.send("textDocument/inlineCompletion", inline(1, 4)))  # type: ignore[arg-type]
+    assert reply["result"]["items"]
