@@ -117,11 +117,18 @@ class Retrieval:
             import numpy as np  # noqa: PLC0415 - loaded by then
 
             matrix = None if vectors is None else np.asarray(vectors, dtype=np.float32)
-            self.index.replace_files([(rel, self.root.name, language, digest, chunks, matrix)])
+            self.index.replace_files([(rel, self.root.name, language, digest, chunks, matrix)], defer_merges=True)
             if self.retriever.vectors is not None and matrix is not None:
                 new = [chunk_id for chunk_id, _ in self.index.file_chunks(rel)]
                 self.retriever.vectors.replace(old, new, matrix)
         return True
+
+    def merge(self) -> None:
+        """The index merging a save deferred, in short steps: a search waits for one step at most."""
+        if self.root is None or self.index.readonly:
+            return
+        while self.index.merge_step():
+            pass
 
     def snippets(self, query: RetrievalQuery, deadline_s: float) -> list[Snippet]:
         return self.retriever.snippets(query, deadline_s=deadline_s)

@@ -237,7 +237,9 @@ class ServerRetrieval:
 
     async def _update(self, retrieval: Retrieval, path: Path, text: str) -> None:
         try:
-            await asyncio.to_thread(retrieval.update_file, path, text)
+            if await asyncio.to_thread(retrieval.update_file, path, text):
+                # The file is searchable from here; the merging its save deferred runs in short steps after.
+                await asyncio.to_thread(retrieval.merge)
         except Exception as exc:  # the index keeps its previous copy of the file
             log.warning("retrieval.update_failed", path=str(path), error=repr(exc))
 

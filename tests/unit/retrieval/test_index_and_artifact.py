@@ -190,3 +190,33 @@ def test_term_counts_follow_every_write_and_an_older_index_gets_them_on_opening(
     reopened.close()
     oldest = RepositoryIndex(tmp_path / "index.sqlite", readonly=True)
     assert oldest.lexical(query, 10)
+
+
+def _automerge(index: RepositoryIndex) -> int:
+    row = index._db.execute("SELECT v FROM chunk_fts_config WHERE k = 'automerge'").fetchone()
+    return 4 if row is None else int(row[0])  # FTS5 stores the setting only once it is changed
+
+
+def test_a_save_commits_without_merging_and_the_merge_runs_after_in_steps(tmp_path: Path) -> None:
+    from splice.retrieval.live import Retrieval  # noqa: PLC0415
+
+    repo = _repo(tmp_path / "repo", {f"m{n}.py": f"def original_{n}():\n    return {n}\n" for n in range(8)})
+    live = Retrieval(RepositoryIndex(tmp_path / "ws.sqlite"), root=repo, semantic=False)
+    live.rebuild()
+    built = live.index.segment_count()
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    for n, word in enumerate(words):
+        assert live.update_file(repo / f"m{n}.py", f"def {word}():\n    return {n}\n")
+    # Each save added a b-tree and merged none (FTS5 alone merges once a level holds four).
+    assert live.index.segment_count() >= built + 8
+    assert _automerge(live.index) == 0
+    # What a save wrote is searchable before any merging.
+    assert {hit.path for hit in live.index.lexical("hotel", 5)} == {"m7.py"}
+    live.merge()
+    assert live.index.segment_count() < 4 and _automerge(live.index) == 4
+    assert {hit.path for hit in live.index.lexical("delta", 5)} == {"m3.py"}
+    assert not live.index.lexical("original", 5)
+    # An index whose last write deferred its merges (the process died before merging) gets them back.
+    live.update_file(repo / "m0.py", "def again():\n    return 0\n")
+    live.index.close()
+    assert _automerge(RepositoryIndex(tmp_path / "ws.sqlite")) == 4
